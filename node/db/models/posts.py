@@ -1,0 +1,88 @@
+"""Posts (Notes and the like, plus boosts as posts pointing at another) and reactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from node.db.ids import new_id
+from node.db.models.base import Base
+from node.db.types import UTCDateTime, utcnow
+
+
+class Post(Base):
+    """A status. A boost (Announce) is a post whose ``reblog_of_id`` names the boosted one,
+    as in Mastodon, so that timelines hold one kind of entry.
+
+    ``audience`` is the one audience chosen by the author (DESIGN.md section 3);
+    ``to``/``cc`` keep the addressing as received or sent.
+    """
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    type: Mapped[str] = mapped_column(String(32), default="Note")
+    audience: Mapped[str] = mapped_column(String(32), default="public")
+    content: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    in_reply_to_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    in_reply_to_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reblog_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), nullable=True
+    )
+    to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cc: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    published: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    likes_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    reblogs_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    replies_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        Index("ix_posts_actor_id_id", "actor_id", "id"),
+        Index("ix_posts_in_reply_to_id", "in_reply_to_id"),
+        Index("ix_posts_reblog_of_id", "reblog_of_id"),
+        Index("ix_posts_local_audience_id", "local", "audience", "id"),
+    )
+
+
+class Mention(Base):
+    """Who a post mentions: drives direct-message visibility and notifications."""
+
+    __tablename__ = "mentions"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Like(Base):
+    __tablename__ = "likes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("actor_id", "post_id"),
+        Index("ix_likes_uri", "uri"),
+    )

@@ -1,0 +1,1 @@
+"""Receiving activities: the HTTP gate, the processing steps, and one handler per type."""

@@ -1,0 +1,14 @@
+"""One module per activity type; importing this package registers them all."""
+
+from node.inbox.handlers import (  # noqa: F401
+    accept,
+    announce,
+    block,
+    create,
+    delete,
+    follow,
+    like,
+    reject,
+    undo,
+    update,
+)

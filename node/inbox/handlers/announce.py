@@ -1,0 +1,74 @@
+"""Announce (boost) of a post: kept as a post pointing at the boosted one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from federation.errors import FetchError
+from node import audience as aud
+from node.db.ids import new_id
+from node.db.models import Post
+from node.db.types import utcnow
+from node.inbox.handlers._objects import embedded_or_fetched
+from node.inbox.registry import InboxContext, handles
+from node.remote_actors import get_or_fetch_actor
+from node.remote_posts import has_local_followers, store_remote_post
+from node.timelines import add_to_timelines, local_follower_ids
+
+
+async def _prepare(node: Any, activity: Any, actor: Any) -> Any:
+    """Boosts of our own posts need nothing; others need the boosted post and its author."""
+    object_id = activity.object_id
+    async with node.reads() as db:
+        known = await db.scalar(select(Post.id).where(Post.uri == object_id))
+        followed = await has_local_followers(db, actor.id)
+    if known is not None or not followed:
+        return None
+    obj = await embedded_or_fetched(node, activity, actor)
+    if obj is None or not obj.attributed_to:
+        return None
+    try:
+        author = await get_or_fetch_actor(node, obj.attributed_to)
+    except FetchError:
+        return None
+    return obj, author
+
+
+@handles("Announce", prepare=_prepare)
+async def apply(ctx: InboxContext) -> None:
+    original = await ctx.db.scalar(select(Post).where(Post.uri == ctx.activity.object_id))
+    if original is None and ctx.prepared is not None:
+        obj, author = ctx.prepared
+        author = await ctx.db.merge(author)
+        original = await store_remote_post(ctx.db, obj, author)
+    if original is None or original.deleted_at is not None:
+        ctx.notes.append("announce of an unknown post ignored")
+        return
+    if original.audience not in aud.OPEN_AUDIENCES:
+        ctx.notes.append("announce of a non-public post ignored")
+        return
+    if await ctx.db.scalar(select(Post.id).where(Post.uri == ctx.activity.id)):
+        return
+    published = ctx.activity.published or utcnow()
+    boost = Post(
+        id=new_id(published),
+        uri=ctx.activity.id,
+        actor_id=ctx.actor.id,
+        local=False,
+        type="Announce",
+        audience=aud.audience_from_addressing(
+            ctx.activity.to, ctx.activity.cc, followers_url=ctx.actor.followers_url
+        ),
+        reblog_of_id=original.id,
+        to=list(ctx.activity.to),
+        cc=list(ctx.activity.cc),
+        published=published,
+    )
+    ctx.db.add(boost)
+    await ctx.db.flush()
+    await ctx.db.execute(
+        update(Post).where(Post.id == original.id).values(reblogs_count=Post.reblogs_count + 1)
+    )
+    await add_to_timelines(ctx.db, boost.id, await local_follower_ids(ctx.db, ctx.actor.id))

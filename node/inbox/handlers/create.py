@@ -1,0 +1,21 @@
+"""Create of a post: stored when it concerns someone here."""
+
+from __future__ import annotations
+
+from node.inbox.handlers._objects import authored_by, embedded_or_fetched
+from node.inbox.registry import InboxContext, handles
+from node.remote_posts import POST_TYPES, store_remote_post
+
+
+@handles("Create", prepare=embedded_or_fetched)
+async def apply(ctx: InboxContext) -> None:
+    obj = ctx.prepared
+    if obj is None or obj.type not in POST_TYPES:
+        ctx.notes.append("create of an unsupported object ignored")
+        return
+    if not authored_by(obj, ctx.actor):
+        ctx.notes.append("create of an object attributed to someone else ignored")
+        return
+    post = await store_remote_post(ctx.db, obj, ctx.actor)
+    if post is None:
+        ctx.notes.append("post concerns nobody here: not stored")

@@ -1,0 +1,37 @@
+"""Follow: a peer asks to follow one of our actors; accepted at once unless locked."""
+
+from __future__ import annotations
+
+from node.ap.documents import respond_activity
+from node.db.models import Follow
+from node.db.models.follows import ACCEPTED, PENDING
+from node.delivery.queue import enqueue
+from node.follows import find_follow
+from node.inbox.registry import InboxContext, handles
+from node.remote_posts import local_actors_by_uri
+
+
+@handles("Follow")
+async def apply(ctx: InboxContext) -> None:
+    targets = await local_actors_by_uri(ctx.db, [ctx.activity.object_id or ""])
+    if not targets:
+        ctx.notes.append("follow of an unknown actor ignored")
+        return
+    target = targets[0]
+    row = await find_follow(ctx.db, ctx.actor.id, target.id)
+    if row is None:
+        row = Follow(
+            follower_id=ctx.actor.id,
+            followee_id=target.id,
+            state=PENDING,
+            activity_uri=ctx.activity.id,
+        )
+        ctx.db.add(row)
+    else:
+        # A repeated Follow (the peer lost our Accept): answer again with its new id.
+        row.activity_uri = ctx.activity.id
+    if not target.manually_approves or row.state == ACCEPTED:
+        row.state = ACCEPTED
+        accept = respond_activity(ctx.node.urls, "Accept", target, ctx.activity.id, ctx.actor.uri)
+        await enqueue(ctx.db, sender=target, activity=accept, inboxes=[ctx.actor.inbox])
+        ctx.queued = True

@@ -1,0 +1,47 @@
+"""Update of a post (an edit) or of the sending actor's own profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from federation.errors import ValidationError
+from federation.vocab import ACTOR_TYPES, parse_actor
+from node.db.models import Post
+from node.inbox.handlers._objects import authored_by, embedded_or_fetched
+from node.inbox.registry import InboxContext, handles
+from node.remote_actors import apply_actor_document
+from node.remote_posts import POST_TYPES, update_remote_post
+
+
+async def _prepare(node: Any, activity: Any, actor: Any) -> Any:
+    obj = activity.object
+    if isinstance(obj, dict) and obj.get("type") in ACTOR_TYPES:
+        return obj
+    return await embedded_or_fetched(node, activity, actor)
+
+
+@handles("Update", prepare=_prepare)
+async def apply(ctx: InboxContext) -> None:
+    prepared = ctx.prepared
+    if isinstance(prepared, dict):
+        if prepared.get("id") != ctx.actor.uri:
+            ctx.notes.append("update of another actor ignored")
+            return
+        try:
+            doc = parse_actor(prepared)
+        except ValidationError as exc:
+            ctx.notes.append(f"unusable actor update: {exc.reason}")
+            return
+        actor = await ctx.db.merge(ctx.actor)
+        apply_actor_document(actor, doc)
+        return
+    if prepared is None or prepared.type not in POST_TYPES or not authored_by(prepared, ctx.actor):
+        ctx.notes.append("update of an unsupported or foreign object ignored")
+        return
+    post = await ctx.db.scalar(select(Post).where(Post.uri == prepared.id))
+    if post is None or post.actor_id != ctx.actor.id:
+        ctx.notes.append("update of an unknown post ignored")
+        return
+    update_remote_post(post, prepared)

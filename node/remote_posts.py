@@ -1,0 +1,129 @@
+"""Posts received from peers: relevance, sanitising, storing, local fan-out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.vocab import APObject
+from node import audience as aud
+from node.db.ids import new_id
+from node.db.models import Actor, Follow, Mention, Post
+from node.db.models.follows import ACCEPTED
+from node.db.types import utcnow
+from node.text import sanitize_html
+from node.timelines import add_to_timelines, local_follower_ids
+
+POST_TYPES = frozenset({"Note", "Article", "Question", "Page", "Image", "Video", "Audio", "Event"})
+
+
+async def local_actors_by_uri(db: AsyncSession, uris: list[str]) -> list[Actor]:
+    if not uris:
+        return []
+    return list(await db.scalars(select(Actor).where(Actor.uri.in_(uris), Actor.local.is_(True))))
+
+
+async def has_local_followers(db: AsyncSession, actor_id: int) -> bool:
+    return bool(
+        await db.scalar(
+            select(
+                exists().where(
+                    Follow.followee_id == actor_id,
+                    Follow.state == ACCEPTED,
+                    Follow.follower_id.in_(select(Actor.id).where(Actor.local.is_(True))),
+                )
+            )
+        )
+    )
+
+
+def _attachments(obj: APObject) -> list[dict[str, Any]]:
+    return [{k: v for k, v in asdict(a).items() if v is not None} for a in obj.attachments]
+
+
+def _tags(obj: APObject) -> list[dict[str, Any]]:
+    tags: list[dict[str, Any]] = [
+        {"type": "Mention", "href": href, "name": name} for href, name in obj.mentions
+    ]
+    tags += [{"type": "Hashtag", "name": f"#{name}"} for name in obj.hashtags]
+    return tags
+
+
+async def store_remote_post(db: AsyncSession, obj: APObject, author: Actor) -> Post | None:
+    """Store ``obj`` when it concerns someone here; returns None when it does not.
+
+    Like Mastodon, a post nobody here follows, that mentions nobody here and replies to
+    nothing here is not kept: it would only be spam in the database.
+    """
+    existing = await db.scalar(select(Post).where(Post.uri == obj.id))
+    if existing is not None:
+        return existing
+    addressed = [*obj.to, *obj.cc, *obj.bto, *obj.bcc, *(h for h, _ in obj.mentions)]
+    local_targets = await local_actors_by_uri(db, list(dict.fromkeys(addressed)))
+    parent = None
+    if obj.in_reply_to:
+        parent = await db.scalar(select(Post).where(Post.uri == obj.in_reply_to))
+    followed = await has_local_followers(db, author.id)
+    if not (local_targets or followed or (parent is not None and parent.local)):
+        return None
+    audience = aud.audience_from_addressing(
+        [*obj.to, *obj.bto], [*obj.cc, *obj.bcc], followers_url=author.followers_url
+    )
+    published = obj.published or utcnow()
+    post = Post(
+        id=new_id(published),
+        uri=obj.id,
+        url=obj.url or obj.id,
+        actor_id=author.id,
+        local=False,
+        type=obj.type,
+        audience=audience,
+        content=sanitize_html(obj.content or ""),
+        summary=obj.summary or "",
+        sensitive=bool(obj.sensitive),
+        in_reply_to_uri=obj.in_reply_to,
+        in_reply_to_id=parent.id if parent else None,
+        to=list(obj.to),
+        cc=list(obj.cc),
+        tags=_tags(obj),
+        attachments=_attachments(obj),
+        raw=dict(obj.raw),
+        published=published,
+    )
+    db.add(post)
+    await db.flush()
+    for target in local_targets:
+        db.add(Mention(post_id=post.id, actor_id=target.id))
+    if parent is not None:
+        parent.replies_count += 1
+    owners = {t.id for t in local_targets}
+    if audience != aud.DIRECT:
+        owners |= set(await local_follower_ids(db, author.id))
+    await add_to_timelines(db, post.id, owners)
+    return post
+
+
+def update_remote_post(post: Post, obj: APObject) -> None:
+    post.content = sanitize_html(obj.content or "")
+    post.summary = obj.summary or ""
+    post.sensitive = bool(obj.sensitive)
+    post.attachments = _attachments(obj)
+    post.tags = _tags(obj)
+    post.raw = dict(obj.raw)
+    post.edited_at = obj.updated or utcnow()
+
+
+async def delete_posts_of(db: AsyncSession, actor_id: int) -> None:
+    posts = await db.scalars(
+        select(Post).where(Post.actor_id == actor_id, Post.deleted_at.is_(None))
+    )
+    now = utcnow()
+    for post in posts:
+        post.deleted_at = now
+
+
+def is_post_type(doc: dict[str, Any] | str | None) -> bool:
+    return isinstance(doc, dict) and doc.get("type") in POST_TYPES

@@ -16,6 +16,7 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from federation.fetch import Fetcher, Signer, make_client_session
+from federation.signatures.keys import load_public_key_pem
 from node.db.engine import make_engine, make_sessionmaker
 from node.db.models import Actor
 from node.keys import signer_for
@@ -34,6 +35,7 @@ class Node:
     fetcher: Fetcher | None = None
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _signers: dict[int, Signer] = field(default_factory=dict)
+    _public_keys: dict[str, Any] = field(default_factory=dict)
 
     @property
     def user_agent(self) -> str:
@@ -45,6 +47,15 @@ class Node:
         if cached is None:
             cached = self._signers[actor.id] = signer_for(actor)
         return cached
+
+    def public_key(self, pem: str) -> Any:
+        """Parsed peer keys, bounded: parsing a PEM costs as much as verifying with it."""
+        key = self._public_keys.get(pem)
+        if key is None:
+            if len(self._public_keys) >= 10_000:
+                self._public_keys.clear()
+            key = self._public_keys[pem] = load_public_key_pem(pem)
+        return key
 
     async def start_http(self, app_actor: Actor | None) -> None:
         """Open the outgoing HTTP client; key fetches are signed by the Application actor."""

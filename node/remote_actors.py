@@ -92,26 +92,35 @@ def _stale(actor: Actor, refresh: bool) -> bool:
     return actor.fetched_at is None or utcnow() - actor.fetched_at > REFRESH_AFTER
 
 
-async def actor_for_key(node: Node, key_id: str, *, refresh: bool = False) -> Actor:
-    """The actor owning ``key_id``: from the cache, or by fetching the key's document.
+async def cached_key_owner(node: Node, key_id: str) -> Actor | None:
+    async with node.reads() as db:
+        return await db.scalar(select(Actor).where(Actor.public_key_id == key_id))
+
+
+async def fetch_key_owner(node: Node, key_id: str) -> tuple[ActorDocument, str]:
+    """The actor document publishing ``key_id`` and the key's PEM, fetched (signed GET).
 
     Mastodon's key ids are ``actor#main-key`` (the fetch returns the actor); GoToSocial's
     are ``actor/main-key`` (the fetch returns a key document naming its ``owner``).
+    Nothing is stored here: the caller stores the actor only once a signature verified.
     """
-    if not refresh:
-        async with node.reads() as db:
-            actor = await db.scalar(select(Actor).where(Actor.public_key_id == key_id))
-        if actor is not None:
-            return actor
     url = urldefrag(key_id).url
     data = await node.require_fetcher().get_json(url)
     owner = _key_owner(data, key_id)
     if owner is not None and owner != data.get("id"):
         doc = await fetch_actor_document(node, owner)
     else:
-        doc = parse_actor(data)
-    if not any(k.id == key_id for k in doc.public_keys):
-        raise FetchError(f"actor {doc.id} does not publish key {key_id}")
+        try:
+            doc = parse_actor(data)
+        except ValidationError as exc:
+            raise FetchError(f"{url} is not an actor or a key: {exc.reason}") from exc
+    for key in doc.public_keys:
+        if key.id == key_id:
+            return doc, key.pem
+    raise FetchError(f"actor {doc.id} does not publish key {key_id}")
+
+
+async def store_actor_document(node: Node, doc: ActorDocument) -> Actor:
     async with transaction(node) as db:
         return await upsert_actor_document(db, doc)
 

@@ -24,7 +24,8 @@ from federation.errors import SignatureError, ValidationError
 from federation.media_types import is_activitypub_content_type
 from federation.vocab import parse_activity
 from node.appkeys import NODE
-from node.inbox.process import InboxRefusal, process_activity
+from node.inbox.process import process_activity
+from node.inbox.registry import InboxRefusal
 from node.remote_actors import host_of
 from node.signed_requests import authenticate
 

@@ -10,18 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from federation.vocab import Activity
 from node.context import Node, transaction
 from node.db.models import Actor, ReceivedActivity
-from node.inbox.registry import InboxContext, handler_for
+from node.inbox.registry import InboxContext, InboxRefusal, handler_for
 from node.policy import refusal_reason
 from node.remote_actors import host_of
 
 log = logging.getLogger(__name__)
-
-
-class InboxRefusal(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 async def process_activity(

@@ -13,6 +13,16 @@ from node.context import Node
 from node.db.models import Actor
 
 
+class InboxRefusal(Exception):
+    """Refuse the activity with an HTTP status; raised inside the transaction, it also
+    rolls back anything the handler wrote."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 @dataclass
 class InboxContext:
     """What a handler gets: the verified activity, its (remote) actor, and the open

@@ -8,11 +8,13 @@ from federation.errors import FetchError, ValidationError
 from federation.vocab import Activity, APObject, parse_object
 from node.context import Node
 from node.db.models import Actor
+from node.inbox.registry import InboxRefusal
 
 
 async def embedded_or_fetched(node: Node, activity: Activity, actor: Actor) -> APObject | None:
     """The activity's object, parsed; fetched (signed) when only its id was sent."""
     obj: Any = activity.object
+    embedded = isinstance(obj, dict)
     if isinstance(obj, str):
         try:
             obj = await node.require_fetcher().get_json(obj)
@@ -22,7 +24,10 @@ async def embedded_or_fetched(node: Node, activity: Activity, actor: Actor) -> A
         return None
     try:
         return parse_object(obj)
-    except ValidationError:
+    except ValidationError as exc:
+        if embedded:
+            # The peer sent us something malformed: say so rather than accept it silently.
+            raise InboxRefusal(422, exc.reason) from exc
         return None
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from node.inbox.handlers._objects import authored_by, embedded_or_fetched
-from node.inbox.registry import InboxContext, handles
+from node.inbox.registry import InboxContext, InboxRefusal, handles
 from node.remote_posts import POST_TYPES, store_remote_post
 
 
 @handles("Create", prepare=embedded_or_fetched)
 async def apply(ctx: InboxContext) -> None:
     obj = ctx.prepared
-    if obj is None or obj.type not in POST_TYPES:
-        ctx.notes.append("create of an unsupported object ignored")
-        return
+    if obj is None:
+        raise InboxRefusal(422, "the created object is missing or cannot be fetched")
+    if obj.type not in POST_TYPES:
+        raise InboxRefusal(422, f"objects of type {obj.type} are not supported")
     if not authored_by(obj, ctx.actor):
         ctx.notes.append("create of an object attributed to someone else ignored")
         return

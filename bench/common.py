@@ -164,9 +164,7 @@ def stop_process(proc: subprocess.Popen[str], timeout: float = 20.0) -> int:
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a child Python: the repo on the path, unbuffered output."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env

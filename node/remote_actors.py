@@ -109,6 +109,9 @@ async def fetch_key_owner(node: Node, key_id: str) -> tuple[ActorDocument, str]:
     owner = _key_owner(data, key_id)
     if owner is not None and owner != data.get("id"):
         doc = await fetch_actor_document(node, owner)
+    elif isinstance(data.get("id"), str) and data["id"] != url and "inbox" not in data:
+        # GoToSocial answers a key URL with a stub of its actor: fetch the whole actor.
+        doc = await fetch_actor_document(node, data["id"])
     else:
         try:
             doc = parse_actor(data)

@@ -52,11 +52,14 @@ def _tags(obj: APObject) -> list[dict[str, Any]]:
     return tags
 
 
-async def store_remote_post(db: AsyncSession, obj: APObject, author: Actor) -> Post | None:
+async def store_remote_post(
+    db: AsyncSession, obj: APObject, author: Actor, *, via: Actor | None = None
+) -> Post | None:
     """Store ``obj`` when it concerns someone here; returns None when it does not.
 
     Like Mastodon, a post nobody here follows, that mentions nobody here and replies to
-    nothing here is not kept: it would only be spam in the database.
+    nothing here is not kept: it would only be spam in the database. ``via`` is a Group
+    that relayed the post (FEP-1b12): its followers here count as its audience too.
     """
     existing = await db.scalar(select(Post).where(Post.uri == obj.id))
     if existing is not None:
@@ -66,7 +69,9 @@ async def store_remote_post(db: AsyncSession, obj: APObject, author: Actor) -> P
     parent = None
     if obj.in_reply_to:
         parent = await db.scalar(select(Post).where(Post.uri == obj.in_reply_to))
-    followed = await has_local_followers(db, author.id)
+    followed = await has_local_followers(db, author.id) or (
+        via is not None and await has_local_followers(db, via.id)
+    )
     if not (local_targets or followed or (parent is not None and parent.local)):
         return None
     audience = aud.audience_from_addressing(
@@ -102,6 +107,8 @@ async def store_remote_post(db: AsyncSession, obj: APObject, author: Actor) -> P
     owners = {t.id for t in local_targets}
     if audience != aud.DIRECT:
         owners |= set(await local_follower_ids(db, author.id))
+        if via is not None:
+            owners |= set(await local_follower_ids(db, via.id))
     await add_to_timelines(db, post.id, owners)
     return post
 

@@ -1,0 +1,72 @@
+"""The real node, serving in its own process for the ingest benchmark.
+
+``python -m bench.node_server --data-dir D --cpu 0`` initialises a fresh dev node in ``D``
+(SQLite, like ``tests/harness.py``), adds the local account the benchmark mentions, pins
+itself to one core, serves the unmodified ``create_app`` with workers off (fan-out is not
+what is measured), prints ``ready <port> <user uri>`` and serves until SIGTERM.
+
+A separate process matters: in the bench process the node would share the interpreter and
+the core with the load generator and the fake peer, and the figure would mean nothing.
+``--profile FILE`` runs the server under cProfile (main thread only) and writes the stats
+on shutdown; py-spy attached from outside sees every thread and costs less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bench.common import pin_self
+from bench.serving import serve_until_signal
+from node.accounts import create_user
+from node.app import create_app
+from node.bootstrap import initialise
+from node.context import open_node, transaction
+from node.db.models import Actor
+from tests.harness import PASSWORD, bind_loopback, make_settings
+
+LOCAL_USER = "bench"
+
+
+async def prepare(data_dir: Path, port: int) -> str:
+    """Create the node and its one user; returns the user's actor URI."""
+    settings = make_settings(data_dir, port)
+    node = open_node(settings)
+    try:
+        await initialise(node, admin="admin", password=PASSWORD, org_name="Bench Org")
+        async with transaction(node) as db:
+            if await db.scalar(select(Actor.id).where(Actor.username == LOCAL_USER)) is None:
+                await create_user(node, db, username=LOCAL_USER, password=PASSWORD)
+    finally:
+        await node.close()
+    return f"{settings.base_url}/users/{LOCAL_USER}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--cpu", type=int, default=None)
+    parser.add_argument("--profile", type=Path, default=None)
+    args = parser.parse_args()
+    pinned = args.cpu is not None and pin_self(args.cpu)
+    sock = bind_loopback(0)
+    port = sock.getsockname()[1]
+    user_uri = asyncio.run(prepare(args.data_dir, port))
+    app = create_app(make_settings(args.data_dir, port), workers=False)
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    try:
+        asyncio.run(serve_until_signal(app, sock, f"ready {port} {user_uri} pinned={pinned}"))
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(args.profile))
+
+
+if __name__ == "__main__":
+    main()

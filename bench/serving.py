@@ -1,0 +1,29 @@
+"""Serving an aiohttp app in a benchmark child process until SIGTERM.
+
+Children announce readiness on stdout only once their socket listens, so the parent
+never polls and never races the first request against ``listen()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+
+from aiohttp import web
+
+
+async def serve_until_signal(app: web.Application, sock: socket.socket, banner: str) -> None:
+    """Serve ``app`` on ``sock``; print ``banner`` once listening; stop on SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, sock).start()
+        print(banner, flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -76,7 +76,7 @@ async def deliver(
     signer: Signer,
     *,
     scheme: Literal["cavage", "rfc9421"] = "cavage",
-    timeout: float = 15.0,  # noqa: ASYNC109 - one deadline for connect, send and read
+    timeout: float = 15.0,
 ) -> DeliveryOutcome:
     """POST a serialised activity to an inbox, signed, and report the outcome."""
     headers = sign_request(

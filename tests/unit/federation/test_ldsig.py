@@ -48,7 +48,14 @@ MASTODON_SIGNED_DELETE: dict[str, Any] = {
         "type": "RsaSignature2017",
         "creator": "https://mastodon.social/users/grishka#main-key",
         "created": "2019-11-26T21:27:29Z",
-        "signatureValue": "T9F6LvPXs9IFox6l+M94LxUqm09U+b688/JNKW1xp+y672ZuEaox+YdTlVjoFPdSegR2vEYh65YrRxO8xx6o8Hg5VDlq4iXYwEzPvuEC1v5Usw0hGf5YAZzeBveVba8h5m6ivRzEMYIQFQF3WL0/cMJZ3ffQyd2geCHjLhOFCh7PyovUfF5ZDD9/Duqtrb9/E2CW/CekElumtwi77iDX4d0KIf1v+jxR2r6x7wpIc+5TJTyWhoKZMF13jxmvXYVaVUDYuCNT8+pfIK4cBAlXg6Wv9EQz1hNU/nAiRqsCmUnhTBa61eL6VY8eKGulSGQ5S0sNXr+Lo0ilo1+lRKKbpQ==",
+        "signatureValue": (
+            "T9F6LvPXs9IFox6l+M94LxUqm09U+b688/JNKW1xp+y672ZuEaox+YdTlVjoFPdS"
+            "egR2vEYh65YrRxO8xx6o8Hg5VDlq4iXYwEzPvuEC1v5Usw0hGf5YAZzeBveVba8h"
+            "5m6ivRzEMYIQFQF3WL0/cMJZ3ffQyd2geCHjLhOFCh7PyovUfF5ZDD9/Duqtrb9/"
+            "E2CW/CekElumtwi77iDX4d0KIf1v+jxR2r6x7wpIc+5TJTyWhoKZMF13jxmvXYVa"
+            "VUDYuCNT8+pfIK4cBAlXg6Wv9EQz1hNU/nAiRqsCmUnhTBa61eL6VY8eKGulSGQ5"
+            "S0sNXr+Lo0ilo1+lRKKbpQ=="
+        ),
     },
 }
 

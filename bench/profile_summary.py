@@ -1,0 +1,98 @@
+"""Turning a py-spy ``--format raw`` recording into the few lines a reader acts on.
+
+The raw format is one collapsed stack per line, root first, frames separated by ``;``,
+then a space and the sample count; a frame reads ``function (path:line)``. Three views:
+where samples end (self time, grouped by library: is it SQL, HTTP, crypto, our code?),
+the functions with the most self time, and the functions of this repository with the most
+inclusive time (a frame counted once per stack, so recursion does not inflate it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+FRAME_RE = re.compile(r"^(?P<func>.*) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
+
+# Checked in order: the first fragment found in the frame's file names its group.
+GROUPS = (
+    ("aiosqlite", "sqlite (aiosqlite thread + driver)"),
+    ("sqlite3", "sqlite (aiosqlite thread + driver)"),
+    ("sqlalchemy", "SQLAlchemy ORM/Core"),
+    ("cryptography", "cryptography"),
+    ("/federation/signatures/", "federation/signatures"),
+    ("/federation/", "federation (other)"),
+    ("/node/", "node"),
+    ("nh3", "nh3 (HTML sanitiser)"),
+    ("aiohttp", "aiohttp"),
+    ("multidict", "aiohttp"),
+    ("yarl", "aiohttp"),
+    ("asyncio", "asyncio"),
+    ("json", "json"),
+)
+
+
+def parse_frame(frame: str) -> tuple[str, str]:
+    """(function, file) of one collapsed frame; unknown shapes keep the text whole."""
+    match = FRAME_RE.match(frame.strip())
+    if match is None:
+        return frame.strip(), ""
+    return match["func"], match["file"]
+
+
+def group_of(path: str) -> str:
+    for fragment, name in GROUPS:
+        if fragment in path:
+            return name
+    return "other"
+
+
+def short(path: str, root: Path) -> str:
+    """Repository files relative to the repo, library files from ``site-packages/`` on."""
+    text = path.replace(str(root) + "/", "")
+    marker = "site-packages/"
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    return text
+
+
+def summarise_py_spy(raw: Path, root: Path, top: int = 15) -> str:
+    """A plain-text summary of a py-spy raw recording."""
+    by_group: Counter[str] = Counter()
+    self_time: Counter[str] = Counter()
+    inclusive_ours: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [parse_frame(f) for f in stack.split(";") if f]
+        if not frames:
+            continue
+        leaf_func, leaf_file = frames[-1]
+        by_group[group_of(leaf_file)] += count
+        self_time[f"{leaf_func} ({short(leaf_file, root)})"] += count
+        seen = set()
+        for func, path in frames:
+            if path.startswith(str(root)) and "site-packages" not in path:
+                name = f"{func} ({short(path, root)})"
+                if name not in seen:
+                    seen.add(name)
+                    inclusive_ours[name] += count
+    if total == 0:
+        return "py-spy recorded no samples"
+
+    def pct(count: int) -> str:
+        return f"{100 * count / total:5.1f}%"
+
+    lines = [f"py-spy: {total} non-idle samples of the node during the measured run", ""]
+    lines.append("self time by library (where the samples end):")
+    lines += [f"  {pct(c)}  {name}" for name, c in by_group.most_common()]
+    lines += ["", f"top {top} functions by self time:"]
+    lines += [f"  {pct(c)}  {name}" for name, c in self_time.most_common(top)]
+    lines += ["", f"top {top} functions of this repository by inclusive time:"]
+    lines += [f"  {pct(c)}  {name}" for name, c in inclusive_ours.most_common(top)]
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -126,30 +127,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:
+def wait_for_line(proc: subprocess.Popen[bytes], prefix: str, timeout: float) -> str:
     """Read the child's stdout until a line starts with ``prefix``; fail after ``timeout``.
 
     Children announce readiness on stdout instead of being polled, so no time is lost.
     """
-    deadline = time.monotonic() + timeout
     assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    buffer = ""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"child exited with {proc.returncode} before saying {prefix!r}")
-        chunk = proc.stdout.read()
-        if chunk:
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    buffer = b""
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([fd], [], [], min(left, 0.5))
+        if readable:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
             buffer += chunk
-            for line in buffer.splitlines():
+            for line in buffer.decode("utf-8", "replace").splitlines():
                 if line.startswith(prefix):
-                    os.set_blocking(proc.stdout.fileno(), True)
                     return line
-        time.sleep(0.01)
+        elif proc.poll() is not None:
+            break
+    if proc.poll() is not None:
+        raise RuntimeError(f"child exited with {proc.returncode} before saying {prefix!r}")
     raise TimeoutError(f"child did not say {prefix!r} within {timeout}s")
 
 
-def stop_process(proc: subprocess.Popen[str], timeout: float = 20.0) -> int:
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
     """SIGTERM, wait, and only if it hangs SIGKILL; returns the exit code."""
     if proc.poll() is None:
         proc.terminate()

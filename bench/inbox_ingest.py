@@ -25,12 +25,14 @@ import argparse
 import asyncio
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -88,14 +90,13 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def start_child(args: Sequence[str]) -> tuple[subprocess.Popen[str], list[str]]:
+def start_child(args: Sequence[str]) -> tuple[subprocess.Popen[bytes], list[str]]:
     """Start a benchmark child and wait for its ``ready`` line; returns its words."""
     proc = subprocess.Popen(
         [PYTHON, *args],
         cwd=REPO_ROOT,
         env=child_env(),
         stdout=subprocess.PIPE,
-        text=True,
     )
     try:
         line = wait_for_line(proc, "ready ", CHILD_START_TIMEOUT)
@@ -105,24 +106,39 @@ def start_child(args: Sequence[str]) -> tuple[subprocess.Popen[str], list[str]]:
     return proc, line.split()
 
 
-async def measure(
-    proc: subprocess.Popen[str],
+async def warm_up(
+    port: int, warmup: Sequence[bytes], peer: FakePeer | None, peer_sock: socket.socket | None
+) -> LoadResult:
+    """First requests: the node fetches the peer's key (so the peer serves only now), fills
+    its caches and compiles its SQL; none of this is part of the measured figure."""
+    runner = None
+    if peer is not None and peer_sock is not None:
+        runner = web.AppRunner(peer.app(), access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, peer_sock).start()
+    try:
+        return await drive("127.0.0.1", port, warmup, concurrency=CONCURRENCY)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+def measure(
+    proc: subprocess.Popen[bytes],
     port: int,
-    warmup: Sequence[bytes],
     requests: Sequence[bytes],
     *,
-    before_run: Sequence[str] | None = None,
-) -> tuple[Run, LoadResult, subprocess.Popen[bytes] | None]:
-    """Warm the server up (key fetch, caches, compiled SQL), then time the real batch."""
-    warm = await drive("127.0.0.1", port, warmup, concurrency=CONCURRENCY)
+    spy_command: Sequence[str] | None = None,
+) -> tuple[Run, subprocess.Popen[bytes] | None]:
+    """Time one batch against a warmed-up server, optionally with py-spy attached."""
     spy = None
-    if before_run:
-        spy = subprocess.Popen(before_run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        await asyncio.sleep(1.0)  # py-spy needs a moment to attach before the clock starts
+    if spy_command:
+        spy = subprocess.Popen(spy_command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1.0)  # py-spy needs a moment to attach before the clock starts
     cpu_before = process_cpu_seconds(proc.pid)
-    load = await drive("127.0.0.1", port, requests, concurrency=CONCURRENCY)
+    load = asyncio.run(drive("127.0.0.1", port, requests, concurrency=CONCURRENCY))
     cpu = process_cpu_seconds(proc.pid) - cpu_before
-    return Run(load, cpu), warm, spy
+    return Run(load, cpu), spy
 
 
 def count_stored(db_path: Path, prefix: str) -> tuple[int, int]:
@@ -139,108 +155,101 @@ def count_stored(db_path: Path, prefix: str) -> tuple[int, int]:
     return int(posts), int(mentions)
 
 
-async def start_peer(peer_sock_port: int, peer: FakePeer) -> web.AppRunner:
-    runner = web.AppRunner(peer.app(), access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, bind_loopback(peer_sock_port)).start()
-    return runner
+def count_bare(db_path: Path, prefix: str) -> int:
+    with sqlite3.connect(db_path) as conn:
+        row = conn.execute("SELECT count(*) FROM activities WHERE uri LIKE ?", (prefix + "%",))
+        return int(row.fetchone()[0])
 
 
-async def run_async(n: int, workdir: Path, profile_out: Path | None) -> list[Figure]:
-    sock = bind_loopback(0)
-    peer = FakePeer(port=sock.getsockname()[1])
-    sock.close()
-    peer_runner = await start_peer(peer.port, peer)
-    node_proc, words = start_child(
-        ["-m", "bench.node_server", "--data-dir", str(workdir / "node"), "--cpu", str(SERVER_CPU)]
-    )
-    node_closed = False
+def spy_command(pid: int, out: Path) -> list[str]:
+    """py-spy sampling every thread of ``pid`` at 200 Hz, without pausing it."""
+    return [
+        *py_spy_command(),
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--output",
+        str(out),
+    ]
+
+
+def run_in(
+    n: int, workdir: Path, profile_out: Path | None, sql_out: Path | None = None
+) -> list[Figure]:
+    """Node, then bare pipeline, then null handler, each on the server core in turn."""
+    peer_sock = bind_loopback(0)
+    peer = FakePeer(port=peer_sock.getsockname()[1])
+    node_args = ["--data-dir", str(workdir / "node"), "--cpu", str(SERVER_CPU)]
+    if sql_out is not None:
+        node_args += ["--sql-stats", str(sql_out), "--activities", str(WARMUP + n)]
+    node_proc, words = start_child(["-m", "bench.node_server", *node_args])
     try:
         node_port, user_uri = int(words[1]), words[2]
         inbox_url = f"http://127.0.0.1:{node_port}/inbox"
         started = time.perf_counter()
-        warmup = [
-            peer.signed_post(inbox_url, peer.create_note(f"warm-{i}", user_uri, "bench"))
-            for i in range(WARMUP)
-        ]
-        requests = [
-            peer.signed_post(inbox_url, peer.create_note(f"bench-{i}", user_uri, "bench"))
-            for i in range(n)
-        ]
-        sign_seconds = time.perf_counter() - started
+        # One second apart, ending now: distinct, plausible publication times.
+        first = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=WARMUP + n)
 
+        def signed(serial: str, index: int) -> bytes:
+            published = first + timedelta(seconds=index)
+            return peer.signed_post(
+                inbox_url, peer.create_note(serial, user_uri, "bench", published)
+            )
+
+        warmup = [signed(f"warm-{i}", i) for i in range(WARMUP)]
+        requests = [signed(f"bench-{i}", WARMUP + i) for i in range(n)]
+        sign_seconds = time.perf_counter() - started
+        node_warm = asyncio.run(warm_up(node_port, warmup, peer, peer_sock))
         spy_out = profile_out.with_suffix(".raw") if profile_out else None
-        spy_cmd = None
-        if spy_out is not None:
-            spy_cmd = [
-                *py_spy_command(),
-                "record",
-                "--pid",
-                str(node_proc.pid),
-                "--rate",
-                "200",
-                "--format",
-                "raw",
-                "--nonblocking",
-                "--output",
-                str(spy_out),
-            ]
-        node_run, node_warm, spy = await measure(
-            node_proc, node_port, warmup, requests, before_run=spy_cmd
-        )
-        node_exit = stop_process(node_proc)
-        node_closed = True
-        if spy is not None:
-            spy.wait(30)
-        stored, mentions = count_stored(
-            workdir / "node" / "cercle.db", f"{peer.actor_uri}/statuses/bench-"
+        node_run, spy = measure(
+            node_proc,
+            node_port,
+            requests,
+            spy_command=spy_command(node_proc.pid, spy_out) if spy_out else None,
         )
     finally:
-        if not node_closed:
-            stop_process(node_proc)
-        await peer_runner.cleanup()
+        node_exit = stop_process(node_proc)
+        peer_sock.close()
+    if spy is not None:
+        spy.wait(30)
+    prefix = f"{peer.actor_uri}/statuses/bench-"
+    stored, mentions = count_stored(workdir / "node" / "cercle.db", prefix)
 
     key_pem = workdir / "peer.pem"
     key_pem.write_text(peer.public_key_pem())
-    bare_proc, words = start_child(
-        [
-            "-m",
-            "bench.bare_server",
-            "--mode",
-            "bare",
-            "--db",
-            str(workdir / "bare.db"),
-            "--key-id",
-            peer.key_id,
-            "--key-pem",
-            str(key_pem),
-            "--cpu",
-            str(SERVER_CPU),
-        ]
-    )
+    bare_args = ["--db", str(workdir / "bare.db"), "--key-id", peer.key_id]
+    bare_args += ["--key-pem", str(key_pem), "--cpu", str(SERVER_CPU)]
+    bare_proc, words = start_child(["-m", "bench.bare_server", "--mode", "bare", *bare_args])
     try:
-        bare_run, _, _ = await measure(bare_proc, int(words[1]), warmup, requests)
+        asyncio.run(warm_up(int(words[1]), warmup, None, None))
+        bare_run, _ = measure(bare_proc, int(words[1]), requests)
     finally:
         stop_process(bare_proc)
-    with sqlite3.connect(workdir / "bare.db") as conn:
-        bare_stored = conn.execute(
-            "SELECT count(*) FROM activities WHERE uri LIKE ?", (f"{peer.actor_uri}/statuses/bench-%",)
-        ).fetchone()[0]
+    bare_stored = count_bare(workdir / "bare.db", prefix)
 
     null_proc, words = start_child(
         ["-m", "bench.bare_server", "--mode", "null", "--cpu", str(SERVER_CPU)]
     )
     try:
+        asyncio.run(warm_up(int(words[1]), warmup, None, None))
         client_before = time.process_time()
-        null_run, _, _ = await measure(null_proc, int(words[1]), warmup, requests)
+        null_run, _ = measure(null_proc, int(words[1]), requests)
         client_cpu_null = time.process_time() - client_before
     finally:
         stop_process(null_proc)
 
+    if sql_out is not None and sql_out.exists():
+        print(sql_out.read_text())
     if spy_out is not None and profile_out is not None and spy_out.exists():
         report = summarise_py_spy(spy_out, REPO_ROOT)
-        profile_out.write_text(report)
+        profile_out.write_text(report + "\n")
         print(report)
+        print(f"(profile summary written to {profile_out}, raw stacks to {spy_out})")
 
     node_note = (
         f"{node_run.accepted}/{n} answered 202 in {node_run.load.elapsed:.2f}s "
@@ -298,13 +307,15 @@ def py_spy_command() -> list[str]:
     return [found]
 
 
-def run(n: int = 5_000, profile_out: Path | None = None) -> list[Figure]:
+def run(
+    n: int = 5_000, profile_out: Path | None = None, sql_out: Path | None = None
+) -> list[Figure]:
     """The whole benchmark, with this process (sender and fake peer) off the server's core."""
     with (
         tempfile.TemporaryDirectory(prefix="cercle-bench-") as tmp,
         pinned({client_cpu()}),
     ):
-        return asyncio.run(run_async(n, Path(tmp), profile_out))
+        return run_in(n, Path(tmp), profile_out, sql_out)
 
 
 def main() -> None:
@@ -318,9 +329,17 @@ def main() -> None:
         default=None,
         help="record the node with py-spy and write the summary to this file",
     )
+    parser.add_argument(
+        "--sql-stats",
+        nargs="?",
+        const=Path("bench-inbox-sql.txt"),
+        type=Path,
+        default=None,
+        help="count the node's SQL statements per activity and write them to this file",
+    )
     args = parser.parse_args()
     print(machine_line())
-    figures = run(args.n, args.profile)
+    figures = run(args.n, args.profile, args.sql_stats)
     print(format_table(figures))
 
 

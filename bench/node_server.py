@@ -22,8 +22,10 @@ from sqlalchemy import select
 
 from bench.common import pin_self
 from bench.serving import serve_until_signal
+from bench.sql_stats import SqlStats
 from node.accounts import create_user
 from node.app import create_app
+from node.appkeys import NODE
 from node.bootstrap import initialise
 from node.context import open_node, transaction
 from node.db.models import Actor
@@ -51,12 +53,21 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--cpu", type=int, default=None)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--sql-stats", type=Path, default=None, help="write statement counts")
+    parser.add_argument("--activities", type=int, default=1, help="divide SQL counts by this")
     args = parser.parse_args()
     pinned = args.cpu is not None and pin_self(args.cpu)
     sock = bind_loopback(0)
     port = sock.getsockname()[1]
     user_uri = asyncio.run(prepare(args.data_dir, port))
     app = create_app(make_settings(args.data_dir, port), workers=False)
+    stats = None
+    if args.sql_stats is not None:
+        stats = SqlStats()
+        node = app[NODE]
+        stats.attach(node.engine, "write")
+        if node.read_engine is not node.engine:
+            stats.attach(node.read_engine, "read")
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
@@ -66,6 +77,8 @@ def main() -> None:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(str(args.profile))
+        if stats is not None:
+            args.sql_stats.write_text(stats.report(args.activities) + "\n")
 
 
 if __name__ == "__main__":

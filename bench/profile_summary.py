@@ -15,15 +15,16 @@ from pathlib import Path
 
 FRAME_RE = re.compile(r"^(?P<func>.*) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
 
+OUR_PACKAGES = ("node/", "federation/", "webui/")
 # Checked in order: the first fragment found in the frame's file names its group.
 GROUPS = (
     ("aiosqlite", "sqlite (aiosqlite thread + driver)"),
     ("sqlite3", "sqlite (aiosqlite thread + driver)"),
     ("sqlalchemy", "SQLAlchemy ORM/Core"),
     ("cryptography", "cryptography"),
-    ("/federation/signatures/", "federation/signatures"),
-    ("/federation/", "federation (other)"),
-    ("/node/", "node"),
+    ("federation/signatures/", "federation/signatures"),
+    ("federation/", "federation (other)"),
+    ("node/", "node"),
     ("nh3", "nh3 (HTML sanitiser)"),
     ("aiohttp", "aiohttp"),
     ("multidict", "aiohttp"),
@@ -46,6 +47,14 @@ def group_of(path: str) -> str:
         if fragment in path:
             return name
     return "other"
+
+
+def is_ours(path: str, root: Path) -> bool:
+    """A file of this repository; py-spy names those relative to ``sys.path`` entries."""
+    if "site-packages" in path:
+        return False
+    text = path.replace(str(root) + "/", "")
+    return text.startswith(OUR_PACKAGES)
 
 
 def short(path: str, root: Path) -> str:
@@ -77,7 +86,7 @@ def summarise_py_spy(raw: Path, root: Path, top: int = 15) -> str:
         self_time[f"{leaf_func} ({short(leaf_file, root)})"] += count
         seen = set()
         for func, path in frames:
-            if path.startswith(str(root)) and "site-packages" not in path:
+            if is_ours(path, root):
                 name = f"{func} ({short(path, root)})"
                 if name not in seen:
                     seen.add(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -85,13 +86,19 @@ class FakePeer:
             "publicKey": {"id": self.key_id, "owner": uri, "publicKeyPem": self.public_key_pem()},
         }
 
-    def create_note(self, serial: str, mention_uri: str, mention_name: str) -> dict[str, Any]:
-        """A public Create(Note) mentioning a local account, as Mastodon shapes it."""
+    def create_note(
+        self, serial: str, mention_uri: str, mention_name: str, published: datetime
+    ) -> dict[str, Any]:
+        """A public Create(Note) mentioning a local account, as Mastodon shapes it.
+
+        ``published`` has Mastodon's one-second precision; give each note its own second,
+        as a real server's posts have (the node derives post ids from it).
+        """
         uri = self.actor_uri
         note_id = f"{uri}/statuses/{serial}"
         to = [AS_PUBLIC]
         cc = [f"{uri}/followers", mention_uri]
-        published = "2026-01-15T10:30:00Z"
+        published_text = published.strftime("%Y-%m-%dT%H:%M:%SZ")
         content = (
             f'<p><span class="h-card" translate="no"><a href="{mention_uri}" '
             f'class="u-url mention">@<span>{mention_name}</span></a></span> '
@@ -102,7 +109,7 @@ class FakePeer:
             "id": f"{note_id}/activity",
             "type": "Create",
             "actor": uri,
-            "published": published,
+            "published": published_text,
             "to": to,
             "cc": cc,
             "object": {
@@ -110,7 +117,7 @@ class FakePeer:
                 "type": "Note",
                 "summary": None,
                 "inReplyTo": None,
-                "published": published,
+                "published": published_text,
                 "url": f"{self.base_url}/@{self.username}/{serial}",
                 "attributedTo": uri,
                 "to": to,

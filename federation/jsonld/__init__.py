@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NamedTuple, NoReturn
 
 from pyld import jsonld as _pyld
 
@@ -240,85 +241,118 @@ def _expand_prefixed(iri: str, prefixes: Mapping[str, Any]) -> str:
     return base + suffix if isinstance(base, str) else iri
 
 
-class _ContextScan:
-    """What an @context tells the fast path: AS present? which keys would read differently?"""
-
-    __slots__ = ("has_activitystreams", "risky_terms", "watched_prefixes")
-
-    def __init__(self) -> None:
-        self.has_activitystreams = False
-        self.risky_terms: set[str] = set()
-        self.watched_prefixes: set[str] = set(_DEFAULT_WATCHED_PREFIXES)
-
-    def add_term_map(self, term_map: Mapping[str, Any]) -> None:
-        as_terms = _activitystreams_terms()
-        for term, definition in term_map.items():
-            if term.startswith("@"):
-                continue  # @vocab, @language, @version... leave defined AS terms alone
-            if definition is None:
-                if term in as_terms:
-                    self.risky_terms.add(term)
-                continue
-            iri = definition if isinstance(definition, str) else None
-            if isinstance(definition, Mapping):
-                iri = definition.get("@id")
-            if not isinstance(iri, str):
-                self.risky_terms.add(term)  # @reverse or malformed: let pyld sort it out
-                continue
-            if iri.startswith("@"):
-                if (term, iri) not in {("id", "@id"), ("type", "@type")}:
-                    self.risky_terms.add(term)  # e.g. "uri": "@id"
-                continue
-            expanded = _expand_prefixed(iri, term_map)
-            if expanded.startswith(_WATCHED_NAMESPACES) and expanded.endswith(("#", "/")):
-                self.watched_prefixes.add(term)
-            if term in as_terms:
-                if expanded != as_terms[term]:
-                    self.risky_terms.add(term)  # an AS term redefined
-            elif expanded.startswith(AS_NS):
-                local = expanded.removeprefix(AS_NS)
-                if local != term and local in as_terms:
-                    self.risky_terms.add(term)  # an alias, e.g. "expires": "as:endTime"
+_KEYWORD_ALIASES: Final = frozenset({("id", "@id"), ("type", "@type")})
+_CONTAINERS: Final = (dict, list)
 
 
-def _scan_context(context: Any, scan: _ContextScan) -> bool:
-    """Fold ``context`` into ``scan``; False when its shape is unusual (null resets, junk)."""
-    entries: Iterable[Any] = context if isinstance(context, list | tuple) else (context,)
+class _ContextScan(NamedTuple):
+    """What an @context tells the fast path."""
+
+    usual: bool  #: False for a null (context reset) or a value of the wrong type
+    has_activitystreams: bool
+    risky_terms: frozenset[str]  #: AS terms redefined or aliased: keys that read differently
+    watched_prefixes: frozenset[str]  #: prefixes of namespaces whose terms the parser reads
+
+    def merge(self, other: _ContextScan) -> _ContextScan:
+        return _ContextScan(
+            self.usual and other.usual,
+            self.has_activitystreams or other.has_activitystreams,
+            self.risky_terms | other.risky_terms,
+            self.watched_prefixes | other.watched_prefixes,
+        )
+
+
+def _scan_term_map(term_map: Mapping[str, Any], risky: set[str], prefixes: set[str]) -> None:
+    as_terms = _activitystreams_terms()
+    for term, definition in term_map.items():
+        if term.startswith("@"):
+            continue  # @vocab, @language, @version... leave defined AS terms alone
+        iri = definition.get("@id") if isinstance(definition, dict) else definition
+        if not isinstance(iri, str):
+            # null (a term reset), @reverse or junk: it matters only if the document then
+            # uses the term as a key, which the key scan turns into a trip through pyld
+            risky.add(term)
+            continue
+        if iri.startswith("@"):
+            if (term, iri) not in _KEYWORD_ALIASES:
+                risky.add(term)  # e.g. "uri": "@id"
+            continue
+        expanded = _expand_prefixed(iri, term_map)
+        if expanded.endswith(("#", "/")) and expanded.startswith(_WATCHED_NAMESPACES):
+            prefixes.add(term)
+        known = as_terms.get(term)
+        if known is not None:
+            if expanded != known:
+                risky.add(term)  # an AS term redefined
+        elif expanded.startswith(AS_NS):
+            local = expanded[len(AS_NS) :]
+            if local != term and local in as_terms:
+                risky.add(term)  # an alias, e.g. "expires": "as:endTime"
+
+
+@functools.lru_cache(maxsize=256)
+def _scan_context_text(context_text: str) -> _ContextScan:
+    """Scan one @context, given as JSON text so the result can be memoised.
+
+    Servers repeat the same @context on every activity, so the cache (bounded, holding only
+    immutable results of a pure function) turns the per-document cost into one lookup.
+    """
+    context = json.loads(context_text)
+    entries = context if isinstance(context, list) else [context]
+    has_as = False
+    risky: set[str] = set()
+    prefixes = set(_DEFAULT_WATCHED_PREFIXES)
     for entry in entries:
         if isinstance(entry, str):
-            scan.has_activitystreams |= implies_activitystreams(entry)
-        elif isinstance(entry, Mapping):
-            scan.add_term_map(entry)
+            has_as = has_as or implies_activitystreams(entry)
+        elif isinstance(entry, dict):
+            _scan_term_map(entry, risky, prefixes)
         else:
-            return False
-    return True
+            return _ContextScan(False, has_as, frozenset(risky), frozenset(prefixes))
+    return _ContextScan(True, has_as, frozenset(risky), frozenset(prefixes))
+
+
+def _scan_context(context: Any) -> _ContextScan:
+    try:
+        text = json.dumps(context, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return _ContextScan(False, False, frozenset(), _DEFAULT_WATCHED_PREFIXES)
+    return _scan_context_text(text)
 
 
 def _is_watched_key(key: str, scan: _ContextScan) -> bool:
+    """A prefixed or full-IRI key in a namespace whose terms the parser reads."""
     if "://" in key:
-        return True  # a full IRI as a key
+        return True
     prefix, _, _ = key.partition(":")
     return prefix in scan.watched_prefixes
 
 
-def _has_unusual_keys(node: Any, scan: _ContextScan, depth: int) -> bool:
-    if depth > _MAX_SCAN_DEPTH:
-        return False
-    if isinstance(node, list):
-        return any(_has_unusual_keys(item, scan, depth + 1) for item in node)
-    if not isinstance(node, Mapping):
-        return False
-    if depth and "@context" in node and not _scan_context(node["@context"], scan):
-        return True  # an embedded object with its own, odd, context
-    for key, value in node.items():
-        if key == "@context":
+def _has_unusual_keys(root: Mapping[str, Any], scan: _ContextScan) -> bool:
+    """Walk the document (iteratively, to a bounded depth) looking for keys pyld must read."""
+    pending: list[tuple[Any, int, _ContextScan]] = [(root, 0, scan)]
+    while pending:
+        node, depth, scope = pending.pop()
+        if depth > _MAX_SCAN_DEPTH:
             continue
-        if key.startswith("@") or key in scan.risky_terms:
-            return True
-        if ":" in key and _is_watched_key(key, scan):
-            return True
-        if isinstance(value, Mapping | list) and _has_unusual_keys(value, scan, depth + 1):
-            return True
+        if isinstance(node, list):
+            pending.extend(
+                (item, depth + 1, scope) for item in node if isinstance(item, _CONTAINERS)
+            )
+            continue
+        if depth and "@context" in node:
+            scope = scope.merge(_scan_context(node["@context"]))  # an embedded document
+            if not scope.usual:
+                return True
+        risky = scope.risky_terms
+        for key, value in node.items():
+            if ":" in key or key.startswith("@") or key in risky:
+                if key == "@context":
+                    continue
+                if key.startswith("@") or key in risky or _is_watched_key(key, scope):
+                    return True
+            if isinstance(value, _CONTAINERS):
+                pending.append((value, depth + 1, scope))
     return False
 
 
@@ -340,10 +374,10 @@ def needs_compaction(doc: Any) -> bool:
     """
     if not isinstance(doc, Mapping) or "@context" not in doc:
         return False
-    scan = _ContextScan()
-    if not _scan_context(doc["@context"], scan) or not scan.has_activitystreams:
+    scan = _scan_context(doc["@context"])
+    if not scan.usual or not scan.has_activitystreams:
         return True
-    return _has_unusual_keys(doc, scan, 0)
+    return _has_unusual_keys(doc, scan)
 
 
 def normalize(doc: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -290,6 +290,19 @@ def test_prefixed_embedded_object_is_detected() -> None:
     assert jsonld.needs_compaction(doc)
 
 
+def test_embedded_documents_bring_their_own_context() -> None:
+    """FEP-8b32 embeds signed objects with their own @context: usual ones stay fast."""
+    doc = copy.deepcopy(MASTODON_CREATE)
+    doc["object"]["@context"] = [AS, "https://w3id.org/security/data-integrity/v1"]
+    assert not jsonld.needs_compaction(doc)
+    doc["object"]["@context"] = [AS, {"preferredUsername": "http://other.example/handle"}]
+    assert not jsonld.needs_compaction(doc)  # redefined, but no key uses it
+    doc["object"]["preferredUsername"] = "now it matters"
+    assert jsonld.needs_compaction(doc)
+    doc["object"]["@context"] = None
+    assert jsonld.needs_compaction(doc)
+
+
 @pytest.mark.usefixtures("no_network")
 def test_normalize_makes_prefixed_document_parse() -> None:
     """After compaction the prefixed Note reads like any other."""

@@ -130,12 +130,19 @@ class APObject:
         return self.type == "Tombstone"
 
 
+#: Actor types that can author a post (a Group listed beside its poster is the venue).
+_AUTHOR_TYPES = ACTOR_TYPES - {"Group"}
+
+
 def _attributed_to(value: Any) -> str | None:
-    """The author. PeerTube and Lemmy may list several (a Person and a Group): prefer an actor
-    typed as a person-like actor, else the first id."""
+    """The author's id.
+
+    PeerTube lists several attributions (the account and its channel, a Group): the first
+    non-Group actor wins, else the first id.
+    """
     items = as_list(value)
     for item in items:
-        if isinstance(item, Mapping) and first_type(item.get("type"), ACTOR_TYPES - {"Group"}):
+        if isinstance(item, Mapping) and first_type(item.get("type"), _AUTHOR_TYPES):
             found = id_of(item)
             if found:
                 return found

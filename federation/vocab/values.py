@@ -81,9 +81,10 @@ def type_names(value: Any) -> tuple[str, ...]:
     names = []
     for item in as_list(value):
         if isinstance(item, str):
+            name = item
             for prefix in _AS_PREFIXES:
-                item = item.removeprefix(prefix)
-            names.append(item)
+                name = name.removeprefix(prefix)
+            names.append(name)
     return tuple(names)
 
 

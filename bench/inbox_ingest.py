@@ -57,7 +57,7 @@ from tests.harness import bind_loopback
 
 TARGET_PER_CORE = 2_000
 WARMUP = 200
-CONCURRENCY = 64
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
 CHILD_START_TIMEOUT = 60.0
 
 

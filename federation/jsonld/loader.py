@@ -82,7 +82,10 @@ def normalize_context_url(url: str) -> str:
     is lower-cased, and trailing ``#`` and ``/`` are removed, so ``http://schema.org/`` and
     ``https://schema.org`` both become ``schema.org``.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. a broken IPv6 literal: match nothing, never raise
+        return url.strip().lower()
     path = parts.path
     if parts.query:
         path = f"{path}?{parts.query}"

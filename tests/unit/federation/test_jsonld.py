@@ -230,6 +230,12 @@ def test_unknown_context_does_not_break_a_valid_note() -> None:
     assert parse_object(note).content == "still readable"
 
 
+def test_malformed_context_url_is_just_unknown() -> None:
+    """A URL urlsplit cannot parse is treated as unknown, not as an error."""
+    assert loader.context_document("http://[::1/ctx") == {"@context": {}}
+    assert jsonld.needs_compaction({"@context": [AS, "http://[::1/ctx"], "type": "Note"}) is False
+
+
 def test_context_documents_are_fresh_copies() -> None:
     """Changing a returned document cannot change what the loader serves next time."""
     first = loader.context_document(AS)

@@ -51,9 +51,8 @@ async def counts(node: RunningNode) -> tuple[int, int, int]:
 @pytest.mark.parametrize("scheme", ["cavage", "rfc9421"])
 async def test_signed_follow_is_accepted(node_b: RunningNode, peer: FakePeer, scheme: str):
     """A Follow signed with draft-cavage or RFC 9421 is applied and answered with Accept."""
-    status, body = await peer.post(
-        f"{node_b.base_url}/inbox", follow_of(peer, node_b), scheme=scheme
-    )
+    activity = follow_of(peer, node_b)
+    status, body = await peer.post(f"{node_b.base_url}/inbox", activity, scheme=scheme)
     assert status == 202, body
     assert await counts(node_b) == (1, 1, 1)
     await node_b.deliver_all()  # the node's own worker may be the one that sends it

@@ -18,6 +18,7 @@ from node.context import Node, open_node
 from node.db.migrate import is_up_to_date
 from node.db.models import NodeSetting
 from node.delivery.worker import run_forever
+from node.inbox.group_commit import GroupCommitter
 from node.settings import Settings
 from webui import setup_webui
 
@@ -80,11 +81,15 @@ def create_app(
         async with the_node.reads() as db:
             signer_actor = await app_actor(db, the_node)
         await the_node.start_http(signer_actor)
+        the_node.inbox_committer = GroupCommitter(the_node)
+        the_node.inbox_committer.start()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(run_forever(the_node, stop=stop))] if workers else []
         try:
             yield
         finally:
+            await the_node.inbox_committer.stop()
+            the_node.inbox_committer = None
             stop.set()
             the_node.delivery_wakeup.set()
             # Let the batch in flight finish (bounded), so no delivery is half-recorded.

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,6 +23,9 @@ from node.keys import signer_for
 from node.settings import SOFTWARE_NAME, SOFTWARE_VERSION, Settings
 from node.urls import Urls
 
+if TYPE_CHECKING:
+    from node.inbox.group_commit import GroupCommitter
+
 
 @dataclass
 class Node:
@@ -34,6 +37,7 @@ class Node:
     http: aiohttp.ClientSession | None = None
     fetcher: Fetcher | None = None
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    inbox_committer: GroupCommitter | None = None
     _signers: dict[int, Signer] = field(default_factory=dict)
     _public_keys: dict[str, Any] = field(default_factory=dict)
 

@@ -1,4 +1,5 @@
-"""Applying a verified activity: policy, idempotency, then the handler in one transaction."""
+"""Applying a verified activity: policy, idempotency, then the handler in one transaction
+(shared with concurrent activities through group commit when the node serves)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ async def process_activity(
     prepared = None
     if handler.prepare is not None:
         prepared = await handler.prepare(node, activity, actor)
+    if node.inbox_committer is not None:
+        return await node.inbox_committer.submit(activity, actor, handler, prepared)
     try:
         async with transaction(node) as db:
             db.add(ReceivedActivity(uri=activity.id, type=activity.type, actor_uri=actor.uri))

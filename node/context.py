@@ -19,6 +19,7 @@ from federation.fetch import Fetcher, Signer, make_client_session
 from federation.signatures.keys import load_public_key_pem
 from node.db.engine import make_engine, make_sessionmaker
 from node.db.models import Actor
+from node.events import EventBus, take_events
 from node.keys import signer_for
 from node.settings import SOFTWARE_NAME, SOFTWARE_VERSION, Settings
 from node.urls import Urls
@@ -38,6 +39,7 @@ class Node:
     fetcher: Fetcher | None = None
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     inbox_committer: GroupCommitter | None = None
+    events: EventBus = field(default_factory=EventBus)
     _signers: dict[int, Signer] = field(default_factory=dict)
     _public_keys: dict[str, Any] = field(default_factory=dict)
 
@@ -107,6 +109,9 @@ def open_node(settings: Settings, **engine_kwargs: Any) -> Node:
 
 @asynccontextmanager
 async def transaction(node: Node) -> AsyncIterator[AsyncSession]:
-    """One unit of work: committed on success, rolled back on any exception."""
-    async with node.sessions() as session, session.begin():
-        yield session
+    """One unit of work: committed on success, rolled back on any exception; the live
+    events it queued are published once it has committed."""
+    async with node.sessions() as session:
+        async with session.begin():
+            yield session
+        node.events.publish_all(take_events(session))

@@ -11,6 +11,7 @@ from node.db.models import Actor, Follow
 from node.db.models.follows import ACCEPTED, PENDING
 from node.delivery.queue import enqueue
 from node.errors import Invalid, NotFound
+from node.notifications import notify
 
 
 async def follow(node: Node, follower: Actor, target: Actor) -> Follow:
@@ -32,6 +33,8 @@ async def follow(node: Node, follower: Actor, target: Actor) -> Follow:
         if target.local:
             if not target.manually_approves:
                 row.state = ACCEPTED
+            kind = "follow" if row.state == ACCEPTED else "follow_request"
+            await notify(db, owner=target, kind=kind, from_actor_id=follower.id)
         else:
             await enqueue(db, sender=follower, activity=activity, inboxes=[target.inbox])
     node.delivery_wakeup.set()

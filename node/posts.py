@@ -23,9 +23,16 @@ from node.db.types import utcnow
 from node.delivery.queue import enqueue, inboxes_for
 from node.errors import CercleError, Invalid, NotFound
 from node.follows import follower_actors, following_ids
+from node.notifications import notify, notify_ids
 from node.remote_actors import resolve_account
 from node.text import parse_text, render_text
-from node.timelines import add_to_timelines, all_local_user_ids, local_follower_ids
+from node.timelines import (
+    add_to_timelines,
+    all_local_user_ids,
+    announce_deletion,
+    index_public_post,
+    local_follower_ids,
+)
 
 MAX_CHARS = 5000
 
@@ -121,6 +128,14 @@ async def create_post(
                 .values(replies_count=Post.replies_count + 1)
             )
         await add_to_timelines(db, post.id, await _local_audience(db, author, post, mention_actors))
+        await index_public_post(db, post, parse_text(text).hashtags)
+        await notify_ids(
+            db,
+            [a.id for a in mention_actors if a.local],
+            kind="mention",
+            from_actor_id=author.id,
+            post_id=post.id,
+        )
         if aud.is_federated(audience):
             recipients = await _remote_recipients(db, author, audience, mention_actors)
             await enqueue(
@@ -158,6 +173,7 @@ async def delete_post(node: Node, author: Actor, post: Post) -> None:
         if row is None or row.deleted_at is not None:
             raise NotFound("no such post")
         row.deleted_at = utcnow()
+        await announce_deletion(db, row)
         mentioned = list(
             await db.scalars(
                 select(Actor)
@@ -220,6 +236,7 @@ async def like(node: Node, actor: Actor, post: Post) -> Like:
         activity = like_activity(node.urls, actor, post.uri)
         row = Like(actor_id=actor.id, post_id=post.id, uri=activity["id"])
         db.add(row)
+        await notify(db, owner=author, kind="favourite", from_actor_id=actor.id, post_id=post.id)
         await db.execute(
             update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1)
         )
@@ -287,6 +304,7 @@ async def reblog(node: Node, actor: Actor, post: Post) -> Post:
             update(Post).where(Post.id == post.id).values(reblogs_count=Post.reblogs_count + 1)
         )
         await add_to_timelines(db, boost.id, {actor.id, *await local_follower_ids(db, actor.id)})
+        await notify(db, owner=author, kind="reblog", from_actor_id=actor.id, post_id=post.id)
         recipients = inboxes_for([*await follower_actors(db, actor.id), author])
         await enqueue(
             db,

@@ -14,8 +14,9 @@ from node.db.ids import new_id
 from node.db.models import Actor, Follow, Mention, Post
 from node.db.models.follows import ACCEPTED
 from node.db.types import utcnow
+from node.notifications import notify
 from node.text import sanitize_html
-from node.timelines import add_to_timelines, local_follower_ids
+from node.timelines import add_to_timelines, index_public_post, local_follower_ids
 
 POST_TYPES = frozenset({"Note", "Article", "Question", "Page", "Image", "Video", "Audio", "Event"})
 
@@ -110,6 +111,10 @@ async def store_remote_post(
         if via is not None:
             owners |= set(await local_follower_ids(db, via.id))
     await add_to_timelines(db, post.id, owners)
+    await index_public_post(db, post, obj.hashtags)
+    for target in local_targets:
+        if any(href == target.uri for href, _ in obj.mentions):
+            await notify(db, owner=target, kind="mention", from_actor_id=author.id, post_id=post.id)
     return post
 
 

@@ -5,22 +5,54 @@ from node.db.models.actors import Actor, User
 from node.db.models.base import Base
 from node.db.models.delivery import Delivery, DomainState
 from node.db.models.follows import Block, Follow
+from node.db.models.oauth import OAuthApp, OAuthCode, OAuthToken
 from node.db.models.posts import Like, Mention, Post
 from node.db.models.settings import NodeSetting
+from node.db.models.social import (
+    Bookmark,
+    IdempotencyKey,
+    ListMember,
+    Marker,
+    MediaAttachment,
+    Mute,
+    Notification,
+    Pin,
+    Poll,
+    PollVote,
+    PostEdit,
+    PostTag,
+    UserList,
+)
 from node.db.models.timelines import TimelineEntry
 
 __all__ = [
     "Actor",
     "Base",
     "Block",
+    "Bookmark",
     "Delivery",
     "DomainState",
     "Follow",
+    "IdempotencyKey",
     "Like",
+    "ListMember",
+    "Marker",
+    "MediaAttachment",
     "Mention",
+    "Mute",
     "NodeSetting",
+    "Notification",
+    "OAuthApp",
+    "OAuthCode",
+    "OAuthToken",
+    "Pin",
+    "Poll",
+    "PollVote",
     "Post",
+    "PostEdit",
+    "PostTag",
     "ReceivedActivity",
     "TimelineEntry",
     "User",
+    "UserList",
 ]

@@ -1,6 +1,6 @@
 """Declarative base with a naming convention, so Alembic migrations name constraints stably."""
 
-from sqlalchemy import MetaData
+from sqlalchemy import ForeignKey, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -14,3 +14,8 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def cascade(target: str) -> ForeignKey:
+    """A foreign key whose rows go when the row they point at goes."""
+    return ForeignKey(target, ondelete="CASCADE")

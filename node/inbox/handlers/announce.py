@@ -10,10 +10,11 @@ from federation.errors import FetchError, ValidationError
 from federation.vocab import ACTIVITY_TYPES, parse_activity, parse_object
 from node import audience as aud
 from node.db.ids import new_id
-from node.db.models import Post
+from node.db.models import Actor, Post
 from node.db.types import utcnow
 from node.inbox.handlers._objects import embedded_or_fetched
 from node.inbox.registry import InboxContext, InboxRefusal, handles
+from node.notifications import notify
 from node.remote_actors import get_or_fetch_actor, host_of
 from node.remote_posts import has_local_followers, store_remote_post
 from node.timelines import add_to_timelines, local_follower_ids
@@ -113,3 +114,8 @@ async def apply(ctx: InboxContext) -> None:
         update(Post).where(Post.id == original.id).values(reblogs_count=Post.reblogs_count + 1)
     )
     await add_to_timelines(ctx.db, boost.id, await local_follower_ids(ctx.db, ctx.actor.id))
+    author = await ctx.db.get(Actor, original.actor_id)
+    if author is not None:
+        await notify(
+            ctx.db, owner=author, kind="reblog", from_actor_id=ctx.actor.id, post_id=original.id
+        )

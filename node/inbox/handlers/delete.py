@@ -8,6 +8,7 @@ from node.db.models import Actor, Follow, Post
 from node.db.types import utcnow
 from node.inbox.registry import InboxContext, handles
 from node.remote_posts import delete_posts_of
+from node.timelines import announce_deletion
 
 
 @handles("Delete")
@@ -30,3 +31,4 @@ async def apply(ctx: InboxContext) -> None:
         ctx.notes.append("delete of an unknown post ignored")
         return
     post.deleted_at = utcnow()
+    await announce_deletion(ctx.db, post)

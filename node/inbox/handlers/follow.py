@@ -8,6 +8,7 @@ from node.db.models.follows import ACCEPTED, PENDING
 from node.delivery.queue import enqueue
 from node.follows import find_follow
 from node.inbox.registry import InboxContext, handles
+from node.notifications import notify
 from node.remote_posts import local_actors_by_uri
 
 
@@ -30,6 +31,9 @@ async def apply(ctx: InboxContext) -> None:
     else:
         # A repeated Follow (the peer lost our Accept): answer again with its new id.
         row.activity_uri = ctx.activity.id
+    if row.state != ACCEPTED:
+        kind = "follow_request" if target.manually_approves else "follow"
+        await notify(ctx.db, owner=target, kind=kind, from_actor_id=ctx.actor.id)
     if not target.manually_approves or row.state == ACCEPTED:
         row.state = ACCEPTED
         accept = respond_activity(ctx.node.urls, "Accept", target, ctx.activity.id, ctx.actor.uri)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from node.db.models import Like, Post
+from node.db.models import Actor, Like, Post
 from node.inbox.registry import InboxContext, handles
+from node.notifications import notify
 
 
 @handles("Like")
@@ -20,6 +21,11 @@ async def apply(ctx: InboxContext) -> None:
     if exists:
         return
     ctx.db.add(Like(actor_id=ctx.actor.id, post_id=post.id, uri=ctx.activity.id))
+    author = await ctx.db.get(Actor, post.actor_id)
+    if author is not None:
+        await notify(
+            ctx.db, owner=author, kind="favourite", from_actor_id=ctx.actor.id, post_id=post.id
+        )
     await ctx.db.execute(
         update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1)
     )

@@ -65,6 +65,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_node_settings")),
     )
     op.create_table(
+        "oauth_apps",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("client_secret_hash", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("website", sa.String(length=2048), nullable=True),
+        sa.Column("redirect_uris", sa.Text(), nullable=False),
+        sa.Column("scopes", sa.String(length=1024), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_apps")),
+        sa.UniqueConstraint("client_id", name=op.f("uq_oauth_apps_client_id")),
+    )
+    op.create_table(
         "received_activities",
         sa.Column("uri", sa.String(length=2048), nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
@@ -155,6 +168,48 @@ def upgrade() -> None:
         batch_op.create_index("ix_follows_followee_state", ["followee_id", "state"], unique=False)
 
     op.create_table(
+        "lists",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("owner_id", sa.BigInteger(), nullable=False),
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("replies_policy", sa.String(length=16), nullable=False),
+        sa.Column("exclusive", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["actors.id"], name=op.f("fk_lists_owner_id_actors"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lists")),
+    )
+    op.create_table(
+        "markers",
+        sa.Column("actor_id", sa.BigInteger(), nullable=False),
+        sa.Column("timeline", sa.String(length=16), nullable=False),
+        sa.Column("last_read_id", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["actors.id"], name=op.f("fk_markers_actor_id_actors"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("actor_id", "timeline", name=op.f("pk_markers")),
+    )
+    op.create_table(
+        "mutes",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=False),
+        sa.Column("target_id", sa.BigInteger(), nullable=False),
+        sa.Column("notifications", sa.Boolean(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["actors.id"], name=op.f("fk_mutes_actor_id_actors"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["target_id"], ["actors.id"], name=op.f("fk_mutes_target_id_actors"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mutes")),
+    )
+    with op.batch_alter_table("mutes", schema=None) as batch_op:
+        batch_op.create_index("ix_mutes_actor_id_target_id", ["actor_id", "target_id"], unique=True)
+
+    op.create_table(
         "posts",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("uri", sa.String(length=2048), nullable=False),
@@ -219,6 +274,45 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     op.create_table(
+        "bookmarks",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["actors.id"],
+            name=op.f("fk_bookmarks_actor_id_actors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"], ["posts.id"], name=op.f("fk_bookmarks_post_id_posts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bookmarks")),
+    )
+    with op.batch_alter_table("bookmarks", schema=None) as batch_op:
+        batch_op.create_index("ix_bookmarks_actor_id_post_id", ["actor_id", "post_id"], unique=True)
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_idempotency_keys_post_id_posts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_idempotency_keys_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_table(
         "likes",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("actor_id", sa.BigInteger(), nullable=False),
@@ -238,6 +332,57 @@ def upgrade() -> None:
         batch_op.create_index("ix_likes_uri", ["uri"], unique=False)
 
     op.create_table(
+        "list_members",
+        sa.Column("list_id", sa.BigInteger(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["actors.id"],
+            name=op.f("fk_list_members_actor_id_actors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["list_id"],
+            ["lists.id"],
+            name=op.f("fk_list_members_list_id_lists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("list_id", "actor_id", name=op.f("pk_list_members")),
+    )
+    op.create_table(
+        "media_attachments",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("owner_id", sa.BigInteger(), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=True),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("mime_type", sa.String(length=64), nullable=False),
+        sa.Column("file_name", sa.String(length=255), nullable=False),
+        sa.Column("thumbnail_name", sa.String(length=255), nullable=True),
+        sa.Column("width", sa.Integer(), nullable=True),
+        sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("blurhash", sa.String(length=64), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("focus_x", sa.Double(), nullable=True),
+        sa.Column("focus_y", sa.Double(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["actors.id"],
+            name=op.f("fk_media_attachments_owner_id_actors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_media_attachments_post_id_posts"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_media_attachments")),
+    )
+    with op.batch_alter_table("media_attachments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_media_attachments_post_id"), ["post_id"], unique=False)
+
+    op.create_table(
         "mentions",
         sa.Column("post_id", sa.BigInteger(), nullable=False),
         sa.Column("actor_id", sa.BigInteger(), nullable=False),
@@ -251,6 +396,143 @@ def upgrade() -> None:
             ["post_id"], ["posts.id"], name=op.f("fk_mentions_post_id_posts"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("post_id", "actor_id", name=op.f("pk_mentions")),
+    )
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("owner_id", sa.BigInteger(), nullable=False),
+        sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("from_actor_id", sa.BigInteger(), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["from_actor_id"],
+            ["actors.id"],
+            name=op.f("fk_notifications_from_actor_id_actors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["actors.id"],
+            name=op.f("fk_notifications_owner_id_actors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["posts.id"],
+            name=op.f("fk_notifications_post_id_posts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_owner_id_id", ["owner_id", "id"], unique=False)
+
+    op.create_table(
+        "oauth_codes",
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("app_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("redirect_uri", sa.String(length=2048), nullable=False),
+        sa.Column("scopes", sa.String(length=1024), nullable=False),
+        sa.Column("code_challenge", sa.String(length=128), nullable=True),
+        sa.Column("code_challenge_method", sa.String(length=16), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["app_id"],
+            ["oauth_apps.id"],
+            name=op.f("fk_oauth_codes_app_id_oauth_apps"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_oauth_codes_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_oauth_codes")),
+    )
+    op.create_table(
+        "oauth_tokens",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("refresh_hash", sa.String(length=64), nullable=True),
+        sa.Column("app_id", sa.BigInteger(), nullable=True),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("scopes", sa.String(length=1024), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["app_id"],
+            ["oauth_apps.id"],
+            name=op.f("fk_oauth_tokens_app_id_oauth_apps"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_oauth_tokens_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_tokens")),
+        sa.UniqueConstraint("refresh_hash", name=op.f("uq_oauth_tokens_refresh_hash")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_oauth_tokens_token_hash")),
+    )
+    with op.batch_alter_table("oauth_tokens", schema=None) as batch_op:
+        batch_op.create_index("ix_oauth_tokens_user_id", ["user_id"], unique=False)
+
+    op.create_table(
+        "pins",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["actors.id"], name=op.f("fk_pins_actor_id_actors"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"], ["posts.id"], name=op.f("fk_pins_post_id_posts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pins")),
+    )
+    with op.batch_alter_table("pins", schema=None) as batch_op:
+        batch_op.create_index("ix_pins_actor_id_post_id", ["actor_id", "post_id"], unique=True)
+
+    op.create_table(
+        "polls",
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("multiple", sa.Boolean(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("voters_count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"], ["posts.id"], name=op.f("fk_polls_post_id_posts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("post_id", name=op.f("pk_polls")),
+    )
+    op.create_table(
+        "post_edits",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("sensitive", sa.Boolean(), nullable=False),
+        sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"], ["posts.id"], name=op.f("fk_post_edits_post_id_posts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_post_edits")),
+    )
+    with op.batch_alter_table("post_edits", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_post_edits_post_id"), ["post_id"], unique=False)
+
+    op.create_table(
+        "post_tags",
+        sa.Column("tag", sa.String(length=128), nullable=False),
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"], ["posts.id"], name=op.f("fk_post_tags_post_id_posts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("tag", "post_id", name=op.f("pk_post_tags")),
     )
     op.create_table(
         "timeline_entries",
@@ -270,16 +552,66 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("owner_id", "post_id", name=op.f("pk_timeline_entries")),
     )
+    op.create_table(
+        "poll_votes",
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=False),
+        sa.Column("choice", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["actors.id"],
+            name=op.f("fk_poll_votes_actor_id_actors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["polls.post_id"],
+            name=op.f("fk_poll_votes_post_id_polls"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("post_id", "actor_id", "choice", name=op.f("pk_poll_votes")),
+    )
 
 
 def downgrade() -> None:
 
+    op.drop_table("poll_votes")
     op.drop_table("timeline_entries")
+    op.drop_table("post_tags")
+    with op.batch_alter_table("post_edits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_post_edits_post_id"))
+
+    op.drop_table("post_edits")
+    op.drop_table("polls")
+    with op.batch_alter_table("pins", schema=None) as batch_op:
+        batch_op.drop_index("ix_pins_actor_id_post_id")
+
+    op.drop_table("pins")
+    with op.batch_alter_table("oauth_tokens", schema=None) as batch_op:
+        batch_op.drop_index("ix_oauth_tokens_user_id")
+
+    op.drop_table("oauth_tokens")
+    op.drop_table("oauth_codes")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_owner_id_id")
+
+    op.drop_table("notifications")
     op.drop_table("mentions")
+    with op.batch_alter_table("media_attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_media_attachments_post_id"))
+
+    op.drop_table("media_attachments")
+    op.drop_table("list_members")
     with op.batch_alter_table("likes", schema=None) as batch_op:
         batch_op.drop_index("ix_likes_uri")
 
     op.drop_table("likes")
+    op.drop_table("idempotency_keys")
+    with op.batch_alter_table("bookmarks", schema=None) as batch_op:
+        batch_op.drop_index("ix_bookmarks_actor_id_post_id")
+
+    op.drop_table("bookmarks")
     op.drop_table("users")
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.drop_index("ix_posts_reblog_of_id")
@@ -288,6 +620,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_posts_actor_id_id")
 
     op.drop_table("posts")
+    with op.batch_alter_table("mutes", schema=None) as batch_op:
+        batch_op.drop_index("ix_mutes_actor_id_target_id")
+
+    op.drop_table("mutes")
+    op.drop_table("markers")
+    op.drop_table("lists")
     with op.batch_alter_table("follows", schema=None) as batch_op:
         batch_op.drop_index("ix_follows_followee_state")
         batch_op.drop_index("ix_follows_activity_uri")
@@ -299,6 +637,7 @@ def downgrade() -> None:
     op.drop_table("deliveries")
     op.drop_table("blocks")
     op.drop_table("received_activities")
+    op.drop_table("oauth_apps")
     op.drop_table("node_settings")
     op.drop_table("domain_states")
     with op.batch_alter_table("actors", schema=None) as batch_op:

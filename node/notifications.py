@@ -1,0 +1,50 @@
+"""Notifications for local accounts, written in the transaction of what caused them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.db.models import Actor, Mute, Notification
+from node.events import queue_event
+
+TYPES = (
+    "mention",
+    "status",
+    "reblog",
+    "follow",
+    "follow_request",
+    "favourite",
+    "poll",
+    "update",
+)
+
+
+async def notify(
+    db: AsyncSession, *, owner: Actor, kind: str, from_actor_id: int, post_id: int | None = None
+) -> Notification | None:
+    """Notify ``owner`` (if local and not the cause itself, and not muting the cause)."""
+    if not owner.local or owner.id == from_actor_id or owner.type != "Person":
+        return None
+    muted = await db.scalar(
+        select(Mute.id).where(
+            Mute.actor_id == owner.id, Mute.target_id == from_actor_id, Mute.notifications
+        )
+    )
+    if muted:
+        return None
+    row = Notification(owner_id=owner.id, type=kind, from_actor_id=from_actor_id, post_id=post_id)
+    db.add(row)
+    await db.flush()
+    queue_event(db, "notification", f"user:{owner.id}", row.id)
+    return row
+
+
+async def notify_ids(
+    db: AsyncSession, owner_ids: list[int], *, kind: str, from_actor_id: int, post_id: int | None
+) -> None:
+    if not owner_ids:
+        return
+    owners = await db.scalars(select(Actor).where(Actor.id.in_(owner_ids)))
+    for owner in owners:
+        await notify(db, owner=owner, kind=kind, from_actor_id=from_actor_id, post_id=post_id)

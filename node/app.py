@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from node.ap import routes as ap_routes
 from node.ap import wellknown
+from node.api.middleware import api_middleware
+from node.api.setup import setup_api
 from node.appkeys import NODE
 from node.bootstrap import INITIALISED_KEY, app_actor
 from node.context import Node, open_node
@@ -70,7 +72,9 @@ def create_app(
     settings: Settings, *, workers: bool = True, node: Node | None = None
 ) -> web.Application:
     """``workers=False`` serves HTTP only (``cercle serve --no-workers``)."""
-    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[api_middleware, json_errors], client_max_size=settings.max_body_bytes
+    )
     the_node = node or open_node(settings)
     app[NODE] = the_node
 
@@ -104,5 +108,6 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     wellknown.setup_routes(app)
     ap_routes.setup_routes(app)
+    setup_api(app, rate_limit=settings.api_rate_limit)
     setup_webui(app)
     return app

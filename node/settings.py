@@ -50,6 +50,8 @@ class Settings:
     federation_mode: str = "open"
     delivery_workers: int = 4
     max_body_bytes: int = 1_000_000
+    #: client-API requests per client per 5 minutes (Mastodon's default)
+    api_rate_limit: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -116,6 +118,7 @@ def load_settings(
         federation_mode=str(pick("federation_mode", "open")),
         delivery_workers=int(pick("delivery_workers", 4)),
         max_body_bytes=int(pick("max_body_bytes", 1_000_000)),
+        api_rate_limit=int(pick("api_rate_limit", 300)),
         extra={k: v for k, v in file_values.items() if not isinstance(v, str | int | bool)},
     )
     return settings

@@ -19,3 +19,4 @@ def setup_webui(app: web.Application) -> None:
     )
     app[TEMPLATES] = env
     setup_routes(app)
+    app.router.add_static("/static", Path(__file__).parent / "static")

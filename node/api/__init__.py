@@ -1,0 +1,1 @@
+"""Client APIs: the Mastodon-compatible REST API, OAuth2 and streaming."""

@@ -7,8 +7,10 @@ real signed HTTP between nodes. Nothing of the node is mocked.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,7 @@ from node.bootstrap import initialise
 from node.context import Node, open_node, transaction
 from node.db.models import Actor
 from node.delivery.worker import run_once
-from node.settings import Settings
+from node.settings import Settings, normalise_database_url
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -37,12 +39,44 @@ def bind_loopback(port: int = 0) -> socket.socket:
     return sock
 
 
-def make_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
+#: ``CERCLE_TEST_POSTGRES=postgresql://user:pw@host/postgres`` runs every node of the
+#: suite on its own fresh PostgreSQL database instead of a SQLite file.
+POSTGRES_ADMIN_URL = os.environ.get("CERCLE_TEST_POSTGRES", "")
+
+
+async def create_test_database() -> str:
+    """A new empty PostgreSQL database for one node; returns its SQLAlchemy URL."""
+    import asyncpg
+
+    name = f"cercle_test_{uuid.uuid4().hex[:16]}"
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return normalise_database_url(f"{base}/{name}")
+
+
+async def drop_test_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def make_settings(
+    data_dir: Path, port: int, database_url: str | None = None, **overrides: Any
+) -> Settings:
     data_dir.mkdir(parents=True, exist_ok=True)
     return Settings(
         data_dir=data_dir,
         domain=f"127.0.0.1:{port}",
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'cercle.db'}",
+        database_url=database_url or f"sqlite+aiosqlite:///{data_dir / 'cercle.db'}",
         dev=True,
         org_name=f"Org {data_dir.name}",
         **overrides,
@@ -98,6 +132,7 @@ class NodeFactory:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.nodes: list[RunningNode] = []
+        self.databases: list[str] = []
 
     async def start(
         self,
@@ -110,7 +145,11 @@ class NodeFactory:
     ) -> RunningNode:
         sock = bind_loopback(port)
         port = sock.getsockname()[1]
-        settings = make_settings(self.root / name, port, **overrides)
+        database_url = None
+        if POSTGRES_ADMIN_URL:
+            database_url = await create_test_database()
+            self.databases.append(database_url)
+        settings = make_settings(self.root / name, port, database_url, **overrides)
         node = open_node(settings)
         users = tuple(users)
         try:
@@ -145,6 +184,8 @@ class NodeFactory:
     async def stop_all(self) -> None:
         for running in self.nodes:
             await self.stop(running)
+        for url in self.databases:
+            await drop_test_database(url)
 
 
 async def wait_for(

@@ -42,7 +42,7 @@ PKCS1 = padding.PKCS1v15()
 SHA256 = hashes.SHA256()
 
 DB = web.AppKey("db", "GroupCommit")
-KEYS = web.AppKey("keys", dict)
+KEYS = web.AppKey("keys", dict[str, rsa.RSAPublicKey])
 
 
 class GroupCommit:

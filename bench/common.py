@@ -46,9 +46,11 @@ class Figure:
         return self.value / self.limit_value
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(value: float | None, integer: bool = False) -> str:
     if value is None:
         return "-"
+    if integer:
+        return f"{value:.0f}"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:,.2f}"
@@ -60,13 +62,14 @@ def format_table(figures: Sequence[Figure]) -> str:
     rows = [header]
     for f in figures:
         ratio = f.ratio
+        integer = not f.unit  # counts and exit statuses
         rows.append(
             (
                 f.name,
-                _fmt(f.value),
+                _fmt(f.value, integer),
                 f.unit,
                 f.limit_name or "-",
-                _fmt(f.limit_value),
+                _fmt(f.limit_value, integer),
                 "-" if ratio is None else f"{ratio:.2f}",
                 f.target or "-",
                 {True: "yes", False: "NO", None: "-"}[f.ok],

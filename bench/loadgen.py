@@ -10,6 +10,7 @@ all a benchmark needs and it leaves the server as the bottleneck.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     elapsed: float = 0.0
     sample_error: str = ""
+    sent: int = 0
+    stopped_early: bool = False
 
     def count(self, status: int) -> int:
         return self.statuses[status]
@@ -53,18 +56,30 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
 
 
 async def drive(
-    host: str, port: int, requests: Sequence[bytes], *, concurrency: int = 64
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    concurrency: int = 64,
+    time_limit: float | None = None,
 ) -> LoadResult:
     """Send every request once, ``concurrency`` at a time, and time the whole batch.
 
     The clock starts once all connections are open, so connection set-up is not counted.
+    After ``time_limit`` seconds no new request is sent (those in flight finish), so a
+    slow server cannot make a benchmark run for ever; ``sent`` says how many went out.
     """
     result = LoadResult()
     queue = iter(requests)
     connections = [await asyncio.open_connection(host, port) for _ in range(concurrency)]
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
 
     async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for request in queue:
+            if deadline is not None and time.perf_counter() > deadline:
+                result.stopped_early = True
+                break
+            result.sent += 1
             writer.write(request)
             status, body, keep_alive = await _read_response(reader)
             result.statuses[status] += 1
@@ -74,6 +89,8 @@ async def drive(
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
         writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(r, w) for r, w in connections))

@@ -7,7 +7,7 @@ what is measured), prints ``ready <port> <user uri>`` and serves until SIGTERM.
 
 A separate process matters: in the bench process the node would share the interpreter and
 the core with the load generator and the fake peer, and the figure would mean nothing.
-``--profile FILE`` runs the server under cProfile (main thread only) and writes the stats
+``--cprofile FILE`` runs the server under cProfile (main thread only) and writes the stats
 on shutdown; py-spy attached from outside sees every thread and costs less.
 """
 
@@ -29,14 +29,20 @@ from node.appkeys import NODE
 from node.bootstrap import initialise
 from node.context import open_node, transaction
 from node.db.models import Actor
+from node.settings import Settings
 from tests.harness import PASSWORD, bind_loopback, make_settings
 
 LOCAL_USER = "bench"
 
 
+def bench_settings(data_dir: Path, port: int) -> Settings:
+    """The harness's dev settings, always on SQLite: that is the configuration measured."""
+    return make_settings(data_dir, port, f"sqlite+aiosqlite:///{data_dir / 'cercle.db'}")
+
+
 async def prepare(data_dir: Path, port: int) -> str:
     """Create the node and its one user; returns the user's actor URI."""
-    settings = make_settings(data_dir, port)
+    settings = bench_settings(data_dir, port)
     node = open_node(settings)
     try:
         await initialise(node, admin="admin", password=PASSWORD, org_name="Bench Org")
@@ -52,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--cpu", type=int, default=None)
-    parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--cprofile", type=Path, default=None)
     parser.add_argument("--sql-stats", type=Path, default=None, help="write statement counts")
     parser.add_argument("--activities", type=int, default=1, help="divide SQL counts by this")
     args = parser.parse_args()
@@ -60,7 +66,7 @@ def main() -> None:
     sock = bind_loopback(0)
     port = sock.getsockname()[1]
     user_uri = asyncio.run(prepare(args.data_dir, port))
-    app = create_app(make_settings(args.data_dir, port), workers=False)
+    app = create_app(bench_settings(args.data_dir, port), workers=False)
     stats = None
     if args.sql_stats is not None:
         stats = SqlStats()
@@ -68,7 +74,7 @@ def main() -> None:
         stats.attach(node.engine, "write")
         if node.read_engine is not node.engine:
             stats.attach(node.read_engine, "read")
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile() if args.cprofile else None
     if profiler is not None:
         profiler.enable()
     try:
@@ -76,7 +82,7 @@ def main() -> None:
     finally:
         if profiler is not None:
             profiler.disable()
-            profiler.dump_stats(str(args.profile))
+            profiler.dump_stats(str(args.cprofile))
         if stats is not None:
             args.sql_stats.write_text(stats.report(args.activities) + "\n")
 

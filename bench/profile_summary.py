@@ -1,4 +1,10 @@
-"""Turning a py-spy ``--format raw`` recording into the few lines a reader acts on.
+"""Turning a profile of the node into the few lines a reader acts on.
+
+py-spy (``summarise_py_spy``) samples every thread without slowing the node much, but on a
+single pinned core it counts a thread waiting for the GIL as busy, so per-library shares
+lean towards the aiosqlite threads. cProfile (``summarise_cprofile``) sees only the event
+loop's thread and slows it down, but counts every call: "how many Python calls does one
+activity cost, and in which library" is the question it answers best.
 
 The raw format is one collapsed stack per line, root first, frames separated by ``;``,
 then a space and the sample count; a frame reads ``function (path:line)``. Three views:
@@ -9,6 +15,7 @@ inclusive time (a frame counted once per stack, so recursion does not inflate it
 
 from __future__ import annotations
 
+import pstats
 import re
 from collections import Counter
 from pathlib import Path
@@ -104,4 +111,34 @@ def summarise_py_spy(raw: Path, root: Path, top: int = 15) -> str:
     lines += [f"  {pct(c)}  {name}" for name, c in self_time.most_common(top)]
     lines += ["", f"top {top} functions of this repository by inclusive time:"]
     lines += [f"  {pct(c)}  {name}" for name, c in inclusive_ours.most_common(top)]
+    return "\n".join(lines)
+
+
+def summarise_cprofile(stats_file: Path, activities: int, top: int = 15) -> str:
+    """Own time and call counts per library, per activity, from a cProfile dump."""
+    stats = pstats.Stats(str(stats_file))
+    own: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
+    functions: Counter[str] = Counter()
+    raw: dict = stats.stats  # type: ignore[attr-defined]
+    for (path, line, func), (_, ncalls, tottime, _, _) in raw.items():
+        group = "builtins" if path == "~" else group_of(path)
+        own[group] += tottime
+        calls[group] += ncalls
+        label = func if path == "~" else f"{func} ({path.rsplit('/', 2)[-2:][-1]}:{line})"
+        functions[label] += tottime
+    total = sum(own.values()) or 1.0
+    per = max(activities, 1)
+    lines = [
+        f"cProfile of the event-loop thread: {sum(calls.values()) / per:,.0f} Python calls and "
+        f"{1000 * total / per:.2f} ms (profiled, so slower than real) per activity",
+        "",
+        "own time and calls by library, per activity:",
+    ]
+    for group, seconds in own.most_common():
+        lines.append(f"  {100 * seconds / total:5.1f}%  {calls[group] / per:8,.0f} calls  {group}")
+    lines += ["", f"top {top} functions by own time:"]
+    lines += [
+        f"  {100 * seconds / total:5.1f}%  {name}" for name, seconds in functions.most_common(top)
+    ]
     return "\n".join(lines)

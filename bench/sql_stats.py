@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _SPACES = re.compile(r"\s+")
+_SAVEPOINT = re.compile(r"sa_savepoint_\d+")
 
 
 class SqlStats:
@@ -33,7 +34,8 @@ class SqlStats:
 
         def after(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             started = conn.info["bench_started"].pop()
-            key = f"[{label}] {_SPACES.sub(' ', statement).strip()[:150]}"
+            text = _SAVEPOINT.sub("sa_savepoint_N", _SPACES.sub(" ", statement).strip())
+            key = f"[{label}] {text[:150]}"
             self.counts[key] += 1
             self.seconds[key] += time.perf_counter() - started
 

@@ -73,7 +73,7 @@ def create_app(
 ) -> web.Application:
     """``workers=False`` serves HTTP only (``cercle serve --no-workers``)."""
     app = web.Application(
-        middlewares=[api_middleware, json_errors], client_max_size=settings.max_body_bytes
+        middlewares=[json_errors, api_middleware], client_max_size=settings.max_body_bytes
     )
     the_node = node or open_node(settings)
     app[NODE] = the_node

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.ap.documents import follow_activity, respond_activity, undo_activity
@@ -106,3 +109,92 @@ async def following_ids(db: AsyncSession, actor_id: int) -> frozenset[int]:
         select(Follow.followee_id).where(Follow.follower_id == actor_id, Follow.state == ACCEPTED)
     )
     return frozenset(rows)
+
+
+# --- listings, paged the way the client API pages them ----------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """A keyset page: Mastodon's ``max_id`` (older than), ``since_id`` (newer than, newest
+    first) and ``min_id`` (immediately newer than: the oldest of them, shown newest first).
+
+    Keys are the time-sortable ids of the rows that make the listing (a Follow, a Block…),
+    so each page is one index range scan however long the listing grows.
+    """
+
+    limit: int = 40
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+
+
+async def fetch_page(
+    db: AsyncSession, query: Select[Any], key: ColumnElement[int], page: Page
+) -> list[Row[Any]]:
+    """Rows of ``query`` (whose first column is ``key``), newest first, within ``page``.
+    A ``limit`` of 0 or less means every row (Mastodon's ``limit=0`` on list members)."""
+    if page.max_id is not None:
+        query = query.where(key < page.max_id)
+    if page.since_id is not None:
+        query = query.where(key > page.since_id)
+    if page.min_id is not None:
+        query = query.where(key > page.min_id).order_by(key.asc())
+        if page.limit > 0:
+            query = query.limit(page.limit)
+        return list((await db.execute(query)).all())[::-1]
+    query = query.order_by(key.desc())
+    if page.limit > 0:
+        query = query.limit(page.limit)
+    return list((await db.execute(query)).all())
+
+
+async def followers_page(db: AsyncSession, actor_id: int, page: Page) -> list[Row[Any]]:
+    """``(follow id, follower)`` rows of the accepted followers of ``actor_id``."""
+    query = (
+        select(Follow.id, Actor)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == actor_id, Follow.state == ACCEPTED)
+    )
+    return await fetch_page(db, query, Follow.id, page)
+
+
+async def following_page(db: AsyncSession, actor_id: int, page: Page) -> list[Row[Any]]:
+    """``(follow id, followee)`` rows of the accounts ``actor_id`` follows (accepted)."""
+    query = (
+        select(Follow.id, Actor)
+        .join(Actor, Actor.id == Follow.followee_id)
+        .where(Follow.follower_id == actor_id, Follow.state == ACCEPTED)
+    )
+    return await fetch_page(db, query, Follow.id, page)
+
+
+async def pending_requests_page(db: AsyncSession, actor_id: int, page: Page) -> list[Row[Any]]:
+    """``(follow id, requester)`` rows of the follow requests waiting for ``actor_id``."""
+    query = (
+        select(Follow.id, Actor)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == actor_id, Follow.state == PENDING)
+    )
+    return await fetch_page(db, query, Follow.id, page)
+
+
+async def accept_all_pending(node: Node, db: AsyncSession, followee: Actor) -> int:
+    """Approve every waiting request, in the caller's transaction: an account that stops
+    being locked would otherwise keep requests nobody will ever answer (Mastodon does the
+    same when a profile is unlocked). Returns how many were accepted."""
+    rows = (
+        await db.execute(
+            select(Follow, Actor)
+            .join(Actor, Actor.id == Follow.follower_id)
+            .where(Follow.followee_id == followee.id, Follow.state == PENDING)
+        )
+    ).all()
+    for row, follower in rows:
+        row.state = ACCEPTED
+        if not follower.local:
+            activity = respond_activity(
+                node.urls, "Accept", followee, row.activity_uri, follower.uri
+            )
+            await enqueue(db, sender=followee, activity=activity, inboxes=[follower.inbox])
+    return len(rows)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.db.models import Actor, Mute, Notification
+from node.db.types import utcnow
 from node.events import queue_event
 
 TYPES = (
@@ -28,7 +29,10 @@ async def notify(
         return None
     muted = await db.scalar(
         select(Mute.id).where(
-            Mute.actor_id == owner.id, Mute.target_id == from_actor_id, Mute.notifications
+            Mute.actor_id == owner.id,
+            Mute.target_id == from_actor_id,
+            Mute.notifications,
+            (Mute.expires_at.is_(None)) | (Mute.expires_at > utcnow()),
         )
     )
     if muted:

@@ -1,29 +1,35 @@
-"""Writing posts and reacting to them: store, fan out to local timelines, queue delivery,
-all in one transaction."""
+"""Writing posts: store, fan out to local timelines, queue delivery, all in one
+transaction; and who may see a post (through ``audience.can_see``).
+
+Reactions (favourites, boosts) live in ``node.reactions`` and are re-exported here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import audience as aud
-from node.ap.documents import (
-    announce_activity,
-    create_activity,
-    delete_activity,
-    like_activity,
-    undo_activity,
-)
+from node.ap.documents import create_activity, delete_activity
 from node.context import Node, transaction
 from node.db.ids import new_id
-from node.db.models import Actor, Like, Mention, Post
+from node.db.models import Actor, IdempotencyKey, MediaAttachment, Mention, Pin, Post
 from node.db.types import utcnow
 from node.delivery.queue import enqueue, inboxes_for
 from node.errors import CercleError, Invalid, NotFound
 from node.follows import follower_actors, following_ids
-from node.notifications import notify, notify_ids
+from node.media import attachment_documents, claim_for_post
+from node.notifications import notify_ids
+from node.polls import PollSpec, new_poll, with_question
+from node.reactions import like as like
+from node.reactions import reblog as reblog
+from node.reactions import unlike as unlike
+from node.reactions import unreblog as unreblog
 from node.remote_actors import resolve_account
 from node.text import parse_text, render_text
 from node.timelines import (
@@ -35,9 +41,11 @@ from node.timelines import (
 )
 
 MAX_CHARS = 5000
+#: How long a client's ``Idempotency-Key`` names the post it made, as in Mastodon.
+IDEMPOTENCY_WINDOW = timedelta(hours=1)
 
 
-async def _resolve_mentions(node: Node, text: str) -> dict[tuple[str, str | None], Actor]:
+async def resolve_mentions(node: Node, text: str) -> dict[tuple[str, str | None], Actor]:
     """Mentioned accounts that exist; unknown ones stay plain text, as in Mastodon."""
     found: dict[tuple[str, str | None], Actor] = {}
     for user, host in parse_text(text).mentions:
@@ -47,6 +55,51 @@ async def _resolve_mentions(node: Node, text: str) -> dict[tuple[str, str | None
         except CercleError:
             continue
     return found
+
+
+def rendered_text(
+    node: Node,
+    text: str,
+    mentioned: dict[tuple[str, str | None], Actor],
+    *,
+    author: Actor,
+    parent_author: Actor | None = None,
+) -> tuple[str, list[dict[str, Any]], list[Actor], tuple[str, ...]]:
+    """``(content HTML, AS2 tags, mentioned actors, hashtags)`` of what the author typed.
+
+    A reply mentions the author of the post it answers, as in Mastodon, so that they are
+    told and can see it whatever its audience.
+    """
+    mention_actors = list({a.id: a for a in mentioned.values()}.values())
+    if parent_author is not None and parent_author.id != author.id:
+        mention_actors = list({a.id: a for a in [*mention_actors, parent_author]}.values())
+    hashtags = parse_text(text).hashtags
+    tags: list[dict[str, Any]] = [
+        {"type": "Mention", "href": a.uri, "name": f"@{a.handle}"} for a in mention_actors
+    ]
+    tags += [
+        {"type": "Hashtag", "href": f"{node.settings.base_url}/tags/{t}", "name": f"#{t}"}
+        for t in hashtags
+    ]
+    content = render_text(
+        text,
+        mention_urls={k: (a.url or a.uri) for k, a in mentioned.items()},
+        tag_url=f"{node.settings.base_url}/tags/",
+    )
+    return content, tags, mention_actors, hashtags
+
+
+async def idempotent_post(node: Node, user_id: int, key: str) -> Post | None:
+    """The post a client already made with this ``Idempotency-Key`` within the hour."""
+    async with node.reads() as db:
+        return await _idempotent_post(db, user_id, key)
+
+
+async def _idempotent_post(db: AsyncSession, user_id: int, key: str) -> Post | None:
+    row = await db.get(IdempotencyKey, (user_id, key))
+    if row is None or row.created_at < utcnow() - IDEMPOTENCY_WINDOW:
+        return None
+    return await db.get(Post, row.post_id)
 
 
 async def create_post(
@@ -59,20 +112,38 @@ async def create_post(
     summary: str = "",
     sensitive: bool = False,
     language: str | None = None,
+    media_ids: Sequence[int | str] = (),
+    poll: PollSpec | None = None,
+    idempotency: tuple[int, str] | None = None,
 ) -> Post:
-    if not text.strip():
-        raise Invalid("a post needs some text")
+    """Store a post, put it in local timelines, notify mentioned people and queue its
+    delivery, all in one transaction.
+
+    ``media_ids`` are the author's unattached uploads (``node.media``), which also go
+    into the Note's ``attachment``; ``poll`` makes the post a Question. ``idempotency``
+    is ``(user id, Idempotency-Key)``: the same key within an hour returns the post it
+    first made instead of posting twice (a client retrying after a timeout).
+    """
+    if idempotency is not None:
+        existing = await idempotent_post(node, *idempotency)
+        if existing is not None:
+            return existing
+    if not text.strip() and not media_ids:
+        raise Invalid("Text can't be blank")
     if len(text) > MAX_CHARS:
         raise Invalid(f"a post is at most {MAX_CHARS} characters")
     if audience not in aud.AUDIENCES:
         raise Invalid(f"unknown audience {audience!r}: one of {', '.join(aud.AUDIENCES)}")
-    mentioned = await _resolve_mentions(node, text)
-    mention_actors = list({a.id: a for a in mentioned.values()}.values())
+    if media_ids and poll is not None:
+        raise Invalid("a post cannot have both media and a poll")
+    mentioned = await resolve_mentions(node, text)
+    parent_author = None
     if in_reply_to is not None:
         async with node.reads() as db:
             parent_author = await db.get(Actor, in_reply_to.actor_id)
-        if parent_author is not None and parent_author.id != author.id:
-            mention_actors = list({a.id: a for a in [*mention_actors, parent_author]}.values())
+    content, tags, mention_actors, hashtags = rendered_text(
+        node, text, mentioned, author=author, parent_author=parent_author
+    )
     if audience == aud.DIRECT and not mention_actors:
         raise Invalid("a direct post must mention at least one account")
 
@@ -83,25 +154,13 @@ async def create_post(
         followers_url=author.followers_url,
         mentioned_uris=[a.uri for a in mention_actors],
     )
-    tags: list[dict[str, Any]] = [
-        {"type": "Mention", "href": a.uri, "name": f"@{a.handle}"} for a in mention_actors
-    ]
-    tags += [
-        {"type": "Hashtag", "href": f"{node.settings.base_url}/tags/{t}", "name": f"#{t}"}
-        for t in parse_text(text).hashtags
-    ]
-    content = render_text(
-        text,
-        mention_urls={k: (a.url or a.uri) for k, a in mentioned.items()},
-        tag_url=f"{node.settings.base_url}/tags/",
-    )
     post = Post(
         id=post_id,
         uri=uri,
         url=node.urls.status_html(author.username, post_id),
         actor_id=author.id,
         local=True,
-        type="Note",
+        type="Question" if poll is not None else "Note",
         audience=audience,
         content=content,
         source=text,
@@ -116,33 +175,65 @@ async def create_post(
         attachments=[],
         published=utcnow(),
     )
-    async with transaction(node) as db:
-        db.add(post)
-        await db.flush()
-        for actor in mention_actors:
-            db.add(Mention(post_id=post.id, actor_id=actor.id))
-        if in_reply_to is not None:
-            await db.execute(
-                update(Post)
-                .where(Post.id == in_reply_to.id)
-                .values(replies_count=Post.replies_count + 1)
+    try:
+        async with transaction(node) as db:
+            if idempotency is not None:
+                # Checked again under the write lock: a retry may have raced us here.
+                existing = await _idempotent_post(db, *idempotency)
+                if existing is not None:
+                    return existing
+            db.add(post)
+            await db.flush()
+            if idempotency is not None:
+                await _claim_idempotency_key(db, idempotency, post.id)
+            media = await claim_for_post(db, author.id, media_ids, post.id)
+            post.attachments = attachment_documents(node.settings.base_url, media)
+            poll_row = new_poll(post.id, poll) if poll is not None else None
+            if poll_row is not None:
+                db.add(poll_row)
+            for actor in mention_actors:
+                db.add(Mention(post_id=post.id, actor_id=actor.id))
+            await db.flush()
+            if in_reply_to is not None:
+                await db.execute(
+                    update(Post)
+                    .where(Post.id == in_reply_to.id)
+                    .values(replies_count=Post.replies_count + 1)
+                )
+            await add_to_timelines(
+                db, post.id, await _local_audience(db, author, post, mention_actors)
             )
-        await add_to_timelines(db, post.id, await _local_audience(db, author, post, mention_actors))
-        await index_public_post(db, post, parse_text(text).hashtags)
-        await notify_ids(
-            db,
-            [a.id for a in mention_actors if a.local],
-            kind="mention",
-            from_actor_id=author.id,
-            post_id=post.id,
-        )
-        if aud.is_federated(audience):
-            recipients = await _remote_recipients(db, author, audience, mention_actors)
-            await enqueue(
-                db, sender=author, activity=create_activity(post, author), inboxes=recipients
+            await index_public_post(db, post, hashtags)
+            await notify_ids(
+                db,
+                [a.id for a in mention_actors if a.local],
+                kind="mention",
+                from_actor_id=author.id,
+                post_id=post.id,
             )
+            if aud.is_federated(audience):
+                recipients = await remote_recipients(db, author, audience, mention_actors)
+                activity = with_question(create_activity(post, author), poll_row)
+                await enqueue(db, sender=author, activity=activity, inboxes=recipients)
+    except IntegrityError:
+        # PostgreSQL: another request with the same key committed first; return its post.
+        if idempotency is not None:
+            existing = await idempotent_post(node, *idempotency)
+            if existing is not None:
+                return existing
+        raise
     node.delivery_wakeup.set()
     return post
+
+
+async def _claim_idempotency_key(db: AsyncSession, key: tuple[int, str], post_id: int) -> None:
+    user_id, value = key
+    # An expired key with the same value would block the primary key: it has served.
+    await db.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == value)
+    )
+    db.add(IdempotencyKey(user_id=user_id, key=value, post_id=post_id))
+    await db.flush()
 
 
 async def _local_audience(
@@ -156,16 +247,20 @@ async def _local_audience(
     return owners
 
 
-async def _remote_recipients(
+async def remote_recipients(
     db: AsyncSession, author: Actor, audience: str, mentioned: list[Actor]
 ) -> list[str]:
+    """The inboxes a post of ``author`` with ``audience`` goes to: followers' servers
+    (except for a direct post) and those of the mentioned accounts."""
     actors: list[Actor] = list(mentioned)
     if audience != aud.DIRECT:
         actors += await follower_actors(db, author.id)
     return inboxes_for(actors)
 
 
-async def delete_post(node: Node, author: Actor, post: Post) -> None:
+async def delete_post(node: Node, author: Actor, post: Post, *, detach_media: bool = False) -> None:
+    """Delete (soft) the author's post and tell the servers it went to. ``detach_media``
+    frees its uploads for a new post (Mastodon's delete-and-redraft)."""
     if post.actor_id != author.id:
         raise NotFound("no such post")
     async with transaction(node) as db:
@@ -173,6 +268,13 @@ async def delete_post(node: Node, author: Actor, post: Post) -> None:
         if row is None or row.deleted_at is not None:
             raise NotFound("no such post")
         row.deleted_at = utcnow()
+        await db.execute(delete(Pin).where(Pin.post_id == row.id))
+        if detach_media:
+            await db.execute(
+                update(MediaAttachment)
+                .where(MediaAttachment.post_id == row.id)
+                .values(post_id=None)
+            )
         await announce_deletion(db, row)
         mentioned = list(
             await db.scalars(
@@ -182,7 +284,7 @@ async def delete_post(node: Node, author: Actor, post: Post) -> None:
             )
         )
         if aud.is_federated(row.audience):
-            recipients = await _remote_recipients(db, author, row.audience, mentioned)
+            recipients = await remote_recipients(db, author, row.audience, mentioned)
             await enqueue(
                 db, sender=author, activity=delete_activity(row, author), inboxes=recipients
             )
@@ -224,120 +326,39 @@ async def viewer_can_see(db: AsyncSession, viewer: Actor | None, post: Post) -> 
     return aud.can_see(await viewer_for(db, viewer), await post_facts(db, post))
 
 
-async def like(node: Node, actor: Actor, post: Post) -> Like:
-    async with transaction(node) as db:
-        existing = await db.scalar(
-            select(Like).where(Like.actor_id == actor.id, Like.post_id == post.id)
+async def visible_posts(
+    db: AsyncSession, viewer: Actor | None, posts: Sequence[Post]
+) -> list[Post]:
+    """The posts ``viewer`` may see, in order: ``can_see`` for a whole batch (threads,
+    bookmarks, favourites) in three queries rather than three per post."""
+    if not posts:
+        return []
+    who = await viewer_for(db, viewer)
+    ids = [p.id for p in posts]
+    mentioned: dict[int, set[int]] = {}
+    for post_id, actor_id in (
+        await db.execute(select(Mention.post_id, Mention.actor_id).where(Mention.post_id.in_(ids)))
+    ).all():
+        mentioned.setdefault(post_id, set()).add(actor_id)
+    local_authors = set(
+        await db.scalars(
+            select(Actor.id).where(Actor.id.in_({p.actor_id for p in posts}), Actor.local.is_(True))
         )
-        if existing is not None:
-            return existing
-        author = await db.get(Actor, post.actor_id)
-        assert author is not None
-        activity = like_activity(node.urls, actor, post.uri)
-        row = Like(actor_id=actor.id, post_id=post.id, uri=activity["id"])
-        db.add(row)
-        await notify(db, owner=author, kind="favourite", from_actor_id=actor.id, post_id=post.id)
-        await db.execute(
-            update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1)
+    )
+    return [
+        p
+        for p in posts
+        if aud.can_see(
+            who,
+            aud.PostFacts(
+                audience=p.audience,
+                author_id=p.actor_id,
+                author_local=p.actor_id in local_authors,
+                mentioned_ids=frozenset(mentioned.get(p.id, ())),
+                deleted=p.deleted_at is not None,
+            ),
         )
-        if not author.local:
-            await enqueue(db, sender=actor, activity=activity, inboxes=[author.inbox])
-    node.delivery_wakeup.set()
-    return row
-
-
-async def unlike(node: Node, actor: Actor, post: Post) -> None:
-    async with transaction(node) as db:
-        row = await db.scalar(
-            select(Like).where(Like.actor_id == actor.id, Like.post_id == post.id)
-        )
-        if row is None:
-            return
-        await db.delete(row)
-        await db.execute(
-            update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count - 1)
-        )
-        author = await db.get(Actor, post.actor_id)
-        if author is not None and not author.local:
-            inner = {"id": row.uri, "type": "Like", "actor": actor.uri, "object": post.uri}
-            await enqueue(
-                db,
-                sender=actor,
-                activity=undo_activity(node.urls, actor, inner),
-                inboxes=[author.inbox],
-            )
-    node.delivery_wakeup.set()
-
-
-async def reblog(node: Node, actor: Actor, post: Post) -> Post:
-    if post.audience not in aud.OPEN_AUDIENCES:
-        raise Invalid("only public and unlisted posts can be boosted")
-    async with transaction(node) as db:
-        existing = await db.scalar(
-            select(Post).where(
-                Post.actor_id == actor.id, Post.reblog_of_id == post.id, Post.deleted_at.is_(None)
-            )
-        )
-        if existing is not None:
-            return existing
-        author = await db.get(Actor, post.actor_id)
-        assert author is not None
-        boost_id = new_id()
-        to, cc = aud.addressing(
-            aud.PUBLIC_AUDIENCE, followers_url=actor.followers_url, mentioned_uris=[author.uri]
-        )
-        boost = Post(
-            id=boost_id,
-            uri=node.urls.status(actor.uri, boost_id),
-            actor_id=actor.id,
-            local=True,
-            type="Announce",
-            audience=aud.PUBLIC_AUDIENCE,
-            reblog_of_id=post.id,
-            to=to,
-            cc=cc,
-            published=utcnow(),
-        )
-        db.add(boost)
-        await db.flush()
-        await db.execute(
-            update(Post).where(Post.id == post.id).values(reblogs_count=Post.reblogs_count + 1)
-        )
-        await add_to_timelines(db, boost.id, {actor.id, *await local_follower_ids(db, actor.id)})
-        await notify(db, owner=author, kind="reblog", from_actor_id=actor.id, post_id=post.id)
-        recipients = inboxes_for([*await follower_actors(db, actor.id), author])
-        await enqueue(
-            db,
-            sender=actor,
-            activity=announce_activity(boost, actor, post.uri),
-            inboxes=recipients,
-        )
-    node.delivery_wakeup.set()
-    return boost
-
-
-async def unreblog(node: Node, actor: Actor, post: Post) -> None:
-    async with transaction(node) as db:
-        boost = await db.scalar(
-            select(Post).where(
-                Post.actor_id == actor.id, Post.reblog_of_id == post.id, Post.deleted_at.is_(None)
-            )
-        )
-        if boost is None:
-            return
-        boost.deleted_at = utcnow()
-        await db.execute(
-            update(Post).where(Post.id == post.id).values(reblogs_count=Post.reblogs_count - 1)
-        )
-        author = await db.get(Actor, post.actor_id)
-        inner = announce_activity(boost, actor, post.uri)
-        recipients = inboxes_for(
-            [*await follower_actors(db, actor.id), *([author] if author else [])]
-        )
-        await enqueue(
-            db, sender=actor, activity=undo_activity(node.urls, actor, inner), inboxes=recipients
-        )
-    node.delivery_wakeup.set()
+    ]
 
 
 async def post_by_uri(db: AsyncSession, uri: str) -> Post | None:

@@ -1,17 +1,37 @@
-"""Home timelines: written at post time, read by one index range scan."""
+"""Timelines: home (written at post time, read by one index range scan), public, hashtag
+and list timelines, and the notifications timeline — each paged the way Mastodon pages.
+
+Every reader here takes a keyset ``Page`` over time-sortable ids, so a page is an index
+range scan whatever the size of the tables; visibility is settled by construction (home
+and list entries were written for their owner; public and hashtag timelines hold only
+public posts), so no per-post check is needed on these paths.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from node import audience as aud
-from node.db.models import Actor, Follow, Post, PostTag, TimelineEntry, User
+from node.db.models import (
+    Actor,
+    Follow,
+    Marker,
+    Notification,
+    Post,
+    PostTag,
+    TimelineEntry,
+    User,
+)
 from node.db.models.follows import ACCEPTED
 from node.dbutil import insert_ignore
+from node.errors import NotFound
 from node.events import queue_event
+from node.follows import Page, fetch_page
 
 
 async def local_follower_ids(db: AsyncSession, actor_id: int) -> list[int]:
@@ -52,12 +72,23 @@ async def index_public_post(db: AsyncSession, post: Post, hashtags: Iterable[str
             queue_event(db, "update", f"hashtag:local:{tag}", post.id)
 
 
+async def replace_post_tags(db: AsyncSession, post: Post, hashtags: Iterable[str]) -> None:
+    """After an edit: the hashtag index holds the post under its new tags only."""
+    await db.execute(delete(PostTag).where(PostTag.post_id == post.id))
+    tags = sorted({t.lower().lstrip("#") for t in hashtags if t})
+    await insert_ignore(db, PostTag.__table__, [{"tag": t, "post_id": post.id} for t in tags])
+
+
+async def timeline_owner_ids(db: AsyncSession, post_id: int) -> list[int]:
+    """Whose home timelines hold the post: who must hear live that it changed or went."""
+    return list(
+        await db.scalars(select(TimelineEntry.owner_id).where(TimelineEntry.post_id == post_id))
+    )
+
+
 async def announce_deletion(db: AsyncSession, post: Post) -> None:
     """Tell live clients that had the post (home timelines, public streams) to drop it."""
-    owners = await db.scalars(
-        select(TimelineEntry.owner_id).where(TimelineEntry.post_id == post.id)
-    )
-    for owner in owners:
+    for owner in await timeline_owner_ids(db, post.id):
         queue_event(db, "delete", f"user:{owner}", post.id)
     if post.audience == aud.PUBLIC_AUDIENCE:
         queue_event(db, "delete", "public", post.id)
@@ -89,3 +120,221 @@ async def home_page(
         rows = list(await db.scalars(query.order_by(TimelineEntry.post_id.asc()).limit(limit)))
         return rows[::-1]
     return list(await db.scalars(query.order_by(TimelineEntry.post_id.desc()).limit(limit)))
+
+
+async def _posts(db: AsyncSession, query: Select[Any], key: Any, page: Page) -> list[Post]:
+    """Run a ``select(key, Post)`` query as one keyset page and keep the posts."""
+    return [row[1] for row in await fetch_page(db, query, key, page)]
+
+
+def _not_reply_to_others() -> Any:
+    """Mastodon leaves replies out of public timelines, except self-replies (threads)."""
+    parent = aliased(Post)
+    return or_(
+        Post.in_reply_to_uri.is_(None),
+        exists().where(parent.id == Post.in_reply_to_id, parent.actor_id == Post.actor_id),
+    )
+
+
+def _public_base(*, local: bool, remote: bool, only_media: bool) -> Select[Any]:
+    query = select(Post.id, Post).where(
+        Post.audience == aud.PUBLIC_AUDIENCE,
+        Post.reblog_of_id.is_(None),
+        Post.deleted_at.is_(None),
+    )
+    # ``local`` and ``remote`` both set cancel out, as in Mastodon.
+    if local and not remote:
+        query = query.where(Post.local.is_(True))
+    elif remote and not local:
+        query = query.where(Post.local.is_(False))
+    if only_media:
+        query = query.where(func.json_array_length(Post.attachments) > 0)
+    return query
+
+
+async def public_page(
+    db: AsyncSession,
+    page: Page,
+    *,
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+) -> list[Post]:
+    """The public timeline: public posts (never unlisted ones, never boosts), no replies
+    to others, newest first."""
+    query = _public_base(local=local, remote=remote, only_media=only_media).where(
+        _not_reply_to_others()
+    )
+    return await _posts(db, query, Post.id, page)
+
+
+def normalise_tag(name: str) -> str:
+    return name.strip().lstrip("#").lower()
+
+
+async def tag_page(
+    db: AsyncSession,
+    tag: str,
+    page: Page,
+    *,
+    any_tags: Collection[str] = (),
+    all_tags: Collection[str] = (),
+    none_tags: Collection[str] = (),
+    local: bool = False,
+    remote: bool = False,
+    only_media: bool = False,
+) -> list[Post]:
+    """Public posts carrying ``tag`` or one of ``any_tags``, every one of ``all_tags`` and
+    none of ``none_tags`` (Mastodon's ``any[]``/``all[]``/``none[]``), replies included."""
+    wanted = {normalise_tag(t) for t in (tag, *any_tags) if normalise_tag(t)}
+    query = _public_base(local=local, remote=remote, only_media=only_media).where(
+        Post.id.in_(select(PostTag.post_id).where(PostTag.tag.in_(wanted)))
+    )
+    for required in {normalise_tag(t) for t in all_tags} - {""}:
+        query = query.where(Post.id.in_(select(PostTag.post_id).where(PostTag.tag == required)))
+    excluded = {normalise_tag(t) for t in none_tags} - {""}
+    if excluded:
+        query = query.where(
+            Post.id.not_in(select(PostTag.post_id).where(PostTag.tag.in_(excluded)))
+        )
+    return await _posts(db, query, Post.id, page)
+
+
+async def list_page(
+    db: AsyncSession,
+    owner_id: int,
+    member_ids: Collection[int],
+    page: Page,
+    *,
+    replies_policy: str = "list",
+) -> list[Post]:
+    """A list timeline: the entries of the owner's home timeline written by list members.
+
+    Reading from the home timeline means a list can never show what its owner could not
+    see anyway. Replies follow the list's ``replies_policy``: ``none`` hides them,
+    ``list`` keeps replies to members (or to the owner), ``followed`` replies to anyone
+    the owner follows.
+    """
+    if not member_ids:
+        return []
+    query = (
+        select(TimelineEntry.post_id, Post)
+        .join(Post, Post.id == TimelineEntry.post_id)
+        .where(
+            TimelineEntry.owner_id == owner_id,
+            Post.actor_id.in_(list(member_ids)),
+            Post.deleted_at.is_(None),
+        )
+    )
+    parent = aliased(Post)
+    if replies_policy == "none":
+        query = query.where(Post.in_reply_to_uri.is_(None))
+    elif replies_policy == "list":
+        allowed = {owner_id, *member_ids}
+        query = query.where(
+            or_(
+                Post.in_reply_to_uri.is_(None),
+                exists().where(parent.id == Post.in_reply_to_id, parent.actor_id.in_(allowed)),
+            )
+        )
+    elif replies_policy == "followed":
+        followed = select(Follow.followee_id).where(
+            Follow.follower_id == owner_id, Follow.state == ACCEPTED
+        )
+        query = query.where(
+            or_(
+                Post.in_reply_to_uri.is_(None),
+                exists().where(
+                    parent.id == Post.in_reply_to_id,
+                    or_(parent.actor_id == owner_id, parent.actor_id.in_(followed)),
+                ),
+            )
+        )
+    return await _posts(db, query, TimelineEntry.post_id, page)
+
+
+# --- the notifications timeline -------------------------------------------------------
+
+
+def _notifications_query(
+    owner_id: int,
+    *columns: Any,
+    types: Collection[str] = (),
+    exclude_types: Collection[str] = (),
+    account_id: int | None = None,
+) -> Select[Any]:
+    """An owner's notifications, without those about posts deleted since (Mastodon
+    removes them with the post; ours are kept soft-deleted, so they are hidden here)."""
+    query = (
+        select(*(columns or (Notification.id, Notification)))
+        .select_from(Notification)
+        .outerjoin(Post, Post.id == Notification.post_id)
+        .where(
+            Notification.owner_id == owner_id,
+            or_(Notification.post_id.is_(None), Post.deleted_at.is_(None)),
+        )
+    )
+    if types:
+        query = query.where(Notification.type.in_(list(types)))
+    if exclude_types:
+        query = query.where(Notification.type.not_in(list(exclude_types)))
+    if account_id is not None:
+        query = query.where(Notification.from_actor_id == account_id)
+    return query
+
+
+async def notifications_page(
+    db: AsyncSession,
+    owner_id: int,
+    page: Page,
+    *,
+    types: Collection[str] = (),
+    exclude_types: Collection[str] = (),
+    account_id: int | None = None,
+) -> list[Notification]:
+    query = _notifications_query(
+        owner_id, types=types, exclude_types=exclude_types, account_id=account_id
+    )
+    return [row[1] for row in await fetch_page(db, query, Notification.id, page)]
+
+
+async def notification(db: AsyncSession, owner_id: int, notification_id: int) -> Notification:
+    """One of the owner's notifications; someone else's is as unknown as a missing one."""
+    row = await db.get(Notification, notification_id)
+    if row is None or row.owner_id != owner_id:
+        raise NotFound("Record not found")
+    return row
+
+
+async def unread_count(
+    db: AsyncSession,
+    owner_id: int,
+    *,
+    limit: int = 100,
+    types: Collection[str] = (),
+    exclude_types: Collection[str] = (),
+    account_id: int | None = None,
+) -> int:
+    """Notifications newer than the owner's ``notifications`` marker, counted up to
+    ``limit`` (a capped count stays one short index scan however far behind one is)."""
+    last_read = await db.scalar(
+        select(Marker.last_read_id).where(
+            Marker.actor_id == owner_id, Marker.timeline == "notifications"
+        )
+    )
+    query = _notifications_query(
+        owner_id, Notification.id, types=types, exclude_types=exclude_types, account_id=account_id
+    )
+    if last_read is not None:
+        query = query.where(Notification.id > last_read)
+    capped = query.limit(limit).subquery()
+    return int(await db.scalar(select(func.count()).select_from(capped)) or 0)
+
+
+async def dismiss_notification(db: AsyncSession, owner_id: int, notification_id: int) -> None:
+    row = await notification(db, owner_id, notification_id)
+    await db.delete(row)
+
+
+async def clear_notifications(db: AsyncSession, owner_id: int) -> None:
+    await db.execute(delete(Notification).where(Notification.owner_id == owner_id))

@@ -1,6 +1,7 @@
 """Typed application keys of the web UI."""
 
-import jinja2
 from aiohttp import web
 
-TEMPLATES = web.AppKey("webui_templates", jinja2.Environment)
+from webui.templating import Templates
+
+TEMPLATES = web.AppKey("webui_templates", Templates)

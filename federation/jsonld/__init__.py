@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, NoReturn
 
-from pyld import jsonld as _pyld
-
 from federation.errors import ValidationError
 from federation.jsonld.loader import (
     context_document,
@@ -164,12 +162,20 @@ def _options(**extra: Any) -> dict[str, Any]:
     return {"documentLoader": offline_document_loader, **extra}
 
 
+def _processor() -> Any:
+    """pyld, imported on first use: most nodes never need it (it costs ~5 MB resident)."""
+    from pyld import jsonld
+
+    return jsonld
+
+
 def _fail(operation: str, error: Exception) -> NoReturn:
     raise ValidationError(f"JSON-LD {operation} failed: {error}") from error
 
 
 def expand(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Expand ``doc`` (offline). Raises ValidationError if pyld rejects it."""
+    _pyld = _processor()
     try:
         result: list[dict[str, Any]] = _pyld.expand(plain_json(doc), _options())
     except (_pyld.JsonLdError, RecursionError, TypeError, ValueError) as error:
@@ -179,6 +185,7 @@ def expand(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def compact(doc: Mapping[str, Any], context: Any = AS_CONTEXT) -> dict[str, Any]:
     """Compact ``doc`` against ``context`` (offline). Raises ValidationError on failure."""
+    _pyld = _processor()
     try:
         result: dict[str, Any] = _pyld.compact(
             plain_json(doc), {"@context": plain_json(context)}, _options()
@@ -190,6 +197,7 @@ def compact(doc: Mapping[str, Any], context: Any = AS_CONTEXT) -> dict[str, Any]
 
 def canonize(doc: Mapping[str, Any]) -> str:
     """URDNA2015 canonical N-Quads of ``doc`` (offline), as Linked Data Signatures hash them."""
+    _pyld = _processor()
     try:
         result: str = _pyld.normalize(
             plain_json(doc),

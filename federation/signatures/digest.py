@@ -13,8 +13,10 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-import http_sfv
+if TYPE_CHECKING:
+    pass
 
 from federation.errors import SignatureError
 from federation.signatures._http import get_header
@@ -78,14 +80,14 @@ def _parse_legacy(value: str) -> list[tuple[str, bytes]]:
 
 def _parse_content_digest(value: str) -> list[tuple[str, bytes]]:
     """The RFC 9530 dictionary into (normalised algorithm, digest bytes) pairs."""
-    parsed = http_sfv.Dictionary()
+    parsed = _sfv().Dictionary()
     try:
         parsed.parse(value.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
         raise SignatureError(f"malformed Content-Digest header: {value!r}") from exc
     pairs: list[tuple[str, bytes]] = []
     for algorithm, member in parsed.items():
-        if not isinstance(member, http_sfv.Item) or not isinstance(member.value, bytes):
+        if not isinstance(member, _sfv().Item) or not isinstance(member.value, bytes):
             raise SignatureError(f"malformed Content-Digest header: {algorithm} is not bytes")
         pairs.append((_normalise(algorithm), member.value))
     return pairs
@@ -115,3 +117,10 @@ def _b64decode(value: str, header: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SignatureError(f"malformed {header} header: value is not base64") from exc
+
+
+def _sfv() -> Any:
+    """http_sfv, imported when a structured header is first met (most peers send none)."""
+    import http_sfv
+
+    return http_sfv

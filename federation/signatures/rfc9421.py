@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import http_sfv
+if TYPE_CHECKING:
+    import http_sfv
 
 from federation.errors import SignatureError
 from federation.signatures._http import (
@@ -79,10 +81,10 @@ def parse_signature_headers(signature_input: str, signature: str) -> list[Messag
     values = _parse_dictionary(signature, "Signature")
     result = []
     for label, member in inputs.items():
-        if not isinstance(member, http_sfv.InnerList):
+        if not isinstance(member, _sfv().InnerList):
             raise SignatureError(f"malformed Signature-Input: {label} is not an inner list")
         sig_item = values.get(label)
-        if not isinstance(sig_item, http_sfv.Item) or not isinstance(sig_item.value, bytes):
+        if not isinstance(sig_item, _sfv().Item) or not isinstance(sig_item.value, bytes):
             raise SignatureError(f"malformed Signature: no byte sequence for label {label}")
         names, comp_params = [], []
         for item in member:
@@ -228,7 +230,7 @@ def sign_request(
     if not candidates:
         raise SignatureError(f"cannot sign RFC 9421 requests with {type(private_key).__name__}")
     alg = candidates[0]
-    inner = http_sfv.InnerList([http_sfv.Item(c) for c in components])
+    inner = _sfv().InnerList([_sfv().Item(c) for c in components])
     inner.params["created"] = int(moment.timestamp())
     inner.params["keyid"] = key_id
     if include_alg:
@@ -236,17 +238,17 @@ def sign_request(
     params_text = str(inner)
     base = signature_base(components, params_text, method=method, url=url, headers=out)
     signature = sign_bytes(alg, private_key, base)
-    inputs = http_sfv.Dictionary()
+    inputs = _sfv().Dictionary()
     inputs[label] = inner
-    values = http_sfv.Dictionary()
-    values[label] = http_sfv.Item(signature)
+    values = _sfv().Dictionary()
+    values[label] = _sfv().Item(signature)
     out["Signature-Input"] = str(inputs)
     out["Signature"] = str(values)
     return out
 
 
 def _parse_dictionary(value: str, header: str) -> http_sfv.Dictionary:
-    parsed = http_sfv.Dictionary()
+    parsed = _sfv().Dictionary()
     try:
         parsed.parse(value.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
@@ -270,3 +272,10 @@ def _str_param(params: Mapping[str, object], name: str, label: str) -> str | Non
     if not isinstance(value, str):
         raise SignatureError(f"malformed Signature-Input: {label};{name} is not a string")
     return str(value)
+
+
+def _sfv() -> Any:
+    """http_sfv, imported when a structured header is first met (most peers send none)."""
+    import http_sfv
+
+    return http_sfv

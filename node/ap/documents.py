@@ -59,6 +59,9 @@ def actor_document(actor: Actor, *, public_members_url: str | None = None) -> di
         ]
     if actor.avatar_url:
         doc["icon"] = {"type": "Image", "url": actor.avatar_url}
+    header = (actor.raw or {}).get("image") if actor.local else None
+    if isinstance(header, dict) and header.get("url"):
+        doc["image"] = {"type": "Image", "url": header["url"]}
     if public_members_url:
         doc["cercle:members"] = public_members_url
     return doc

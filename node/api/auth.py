@@ -14,8 +14,6 @@ from node.api.scopes import grants
 from node.appkeys import NODE
 from node.db.models import Actor, OAuthApp, OAuthToken, User
 
-AUTH_KEY = "cercle_auth"
-
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -35,6 +33,9 @@ class Auth:
     @property
     def scopes(self) -> str:
         return self.token.scopes
+
+
+AUTH_KEY = web.RequestKey("cercle_auth", "Auth | None")
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -75,7 +76,9 @@ async def optional_auth(request: web.Request, scope: str = "read") -> Auth | Non
     return auth
 
 
-async def require_auth(request: web.Request, scope: str, *, user: bool = True) -> Auth:
+async def require_auth(request: web.Request, scope: str | None, *, user: bool = True) -> Auth:
+    """A valid token granting ``scope`` (any scope when None), for a user unless
+    ``user=False`` (client-credentials tokens act for the app alone)."""
     auth = await _load(request)
     if auth is None:
         raise unauthorized(
@@ -83,7 +86,7 @@ async def require_auth(request: web.Request, scope: str, *, user: bool = True) -
             if bearer_token(request)
             else "This method requires an authenticated user"
         )
-    if not grants(auth.scopes, scope):
+    if scope is not None and not grants(auth.scopes, scope):
         raise forbidden()
     if user and auth.actor is None:
         raise ApiError(422, "This method requires an authenticated user")

@@ -77,7 +77,7 @@ class Renderer:
         return actor.avatar_url or f"{self.node.settings.base_url}/static/avatar.png"
 
     def header(self, actor: Actor) -> str:
-        header = (actor.raw or {}).get("image") if not actor.local else None
+        header = (actor.raw or {}).get("image")
         if isinstance(header, dict) and isinstance(header.get("url"), str):
             return header["url"]
         return f"{self.node.settings.base_url}/static/header.png"

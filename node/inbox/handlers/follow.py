@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from node.ap.documents import respond_activity
-from node.db.models import Follow
+from node.db.models import Block, Follow
 from node.db.models.follows import ACCEPTED, PENDING
 from node.delivery.queue import enqueue
 from node.follows import find_follow
@@ -19,6 +21,15 @@ async def apply(ctx: InboxContext) -> None:
         ctx.notes.append("follow of an unknown actor ignored")
         return
     target = targets[0]
+    blocked = await ctx.db.scalar(
+        select(Block.id).where(Block.blocker_id == target.id, Block.blocked_id == ctx.actor.id)
+    )
+    if blocked:
+        reject = respond_activity(ctx.node.urls, "Reject", target, ctx.activity.id, ctx.actor.uri)
+        await enqueue(ctx.db, sender=target, activity=reject, inboxes=[ctx.actor.inbox])
+        ctx.queued = True
+        ctx.notes.append("follow from a blocked actor rejected")
+        return
     row = await find_follow(ctx.db, ctx.actor.id, target.id)
     if row is None:
         row = Follow(

@@ -21,6 +21,7 @@ from node.db.migrate import is_up_to_date
 from node.db.models import NodeSetting
 from node.delivery.worker import run_forever
 from node.inbox.group_commit import GroupCommitter
+from node.polls import run_poll_closer
 from node.settings import Settings
 from webui import setup_webui
 
@@ -88,7 +89,14 @@ def create_app(
         the_node.inbox_committer = GroupCommitter(the_node)
         the_node.inbox_committer.start()
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(run_forever(the_node, stop=stop))] if workers else []
+        tasks = (
+            [
+                asyncio.create_task(run_forever(the_node, stop=stop), name="delivery"),
+                asyncio.create_task(run_poll_closer(the_node, stop), name="poll-closer"),
+            ]
+            if workers
+            else []
+        )
         try:
             yield
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -10,15 +12,15 @@ from node.ap.documents import (
     actor_document,
     announce_activity,
     create_activity,
-    note_document,
     ordered_collection,
     ordered_page,
 )
 from node.ap.negotiation import activity_response, not_found, signed_requester, wants_json
 from node.appkeys import NODE
-from node.db.models import Actor, Follow, Post
+from node.db.models import Actor, Follow, Poll, Post
 from node.db.models.follows import ACCEPTED
 from node.inbox.gate import inbox_view
+from node.polls import question_fields
 from node.posts import viewer_can_see
 
 PAGE_SIZE = 20
@@ -183,9 +185,18 @@ async def status(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(post.url or post.uri)
     if post.reblog_of_id is not None:
         return not_found()
-    return activity_response(
-        {"@context": create_activity(post, author)["@context"], **note_document(post, author)}
-    )
+    activity = await _create_with_poll(request, post, author)
+    return activity_response({"@context": activity["@context"], **activity["object"]})
+
+
+async def _create_with_poll(request: web.Request, post: Post, author: Actor) -> dict[str, Any]:
+    """The Create of a post; a poll's options and counts make its Note a Question."""
+    activity = create_activity(post, author)
+    async with request.app[NODE].reads() as db:
+        poll = await db.get(Poll, post.id)
+    if poll is not None:
+        activity["object"].update(question_fields(poll))
+    return activity
 
 
 async def status_activity(request: web.Request) -> web.StreamResponse:
@@ -193,7 +204,7 @@ async def status_activity(request: web.Request) -> web.StreamResponse:
     if found is None or found[0].reblog_of_id is not None:
         return not_found()
     post, author = found
-    return activity_response(create_activity(post, author))
+    return activity_response(await _create_with_poll(request, post, author))
 
 
 def setup_routes(app: web.Application) -> None:

@@ -7,9 +7,6 @@ routes so that any process serving the API closes polls.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -23,7 +20,7 @@ from node.api.routing import route
 from node.appkeys import NODE
 from node.context import Node
 from node.db.models import Actor, Post
-from node.polls import run_poll_closer, vote
+from node.polls import vote
 
 POLL = r"/api/v1/polls/{id:\d+}"
 
@@ -55,20 +52,6 @@ async def cast(request: web.Request) -> web.Response:
     return web.json_response(await _poll_entity(node, me, post))
 
 
-async def _poll_closer(app: web.Application) -> AsyncIterator[None]:
-    """Runs beside the node's other workers; registered after the node's own start-up,
-    so it stops before the node closes its database."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_poll_closer(app[NODE], stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=10)
-
-
 def setup_routes(app: web.Application) -> None:
     route(app, "GET", POLL, show)
     route(app, "POST", f"{POLL}/votes", cast)
-    app.cleanup_ctx.append(_poll_closer)

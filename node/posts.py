@@ -22,7 +22,7 @@ from node.db.models import Actor, IdempotencyKey, MediaAttachment, Mention, Pin,
 from node.db.types import utcnow
 from node.delivery.queue import enqueue, inboxes_for
 from node.errors import CercleError, Invalid, NotFound
-from node.follows import follower_actors, following_ids
+from node.follows import follower_actors
 from node.media import attachment_documents, claim_for_post
 from node.notifications import notify_ids
 from node.polls import PollSpec, new_poll, with_question
@@ -38,6 +38,12 @@ from node.timelines import (
     announce_deletion,
     index_public_post,
     local_follower_ids,
+)
+from node.visibility import (  # noqa: F401 - re-exported for callers
+    post_facts,
+    viewer_can_see,
+    viewer_for,
+    visible_posts,
 )
 
 MAX_CHARS = 5000
@@ -298,67 +304,6 @@ async def visible_post(node: Node, viewer: Actor | None, post_id: int) -> Post:
         if post is None or not await viewer_can_see(db, viewer, post):
             raise NotFound("no such post")
         return post
-
-
-async def post_facts(db: AsyncSession, post: Post) -> aud.PostFacts:
-    author = await db.get(Actor, post.actor_id)
-    mentioned = frozenset(
-        await db.scalars(select(Mention.actor_id).where(Mention.post_id == post.id))
-    )
-    return aud.PostFacts(
-        audience=post.audience,
-        author_id=post.actor_id,
-        author_local=bool(author and author.local),
-        mentioned_ids=mentioned,
-        deleted=post.deleted_at is not None,
-    )
-
-
-async def viewer_for(db: AsyncSession, actor: Actor | None) -> aud.Viewer:
-    if actor is None:
-        return aud.ANONYMOUS
-    return aud.Viewer(
-        actor_id=actor.id, local=actor.local, following=await following_ids(db, actor.id)
-    )
-
-
-async def viewer_can_see(db: AsyncSession, viewer: Actor | None, post: Post) -> bool:
-    return aud.can_see(await viewer_for(db, viewer), await post_facts(db, post))
-
-
-async def visible_posts(
-    db: AsyncSession, viewer: Actor | None, posts: Sequence[Post]
-) -> list[Post]:
-    """The posts ``viewer`` may see, in order: ``can_see`` for a whole batch (threads,
-    bookmarks, favourites) in three queries rather than three per post."""
-    if not posts:
-        return []
-    who = await viewer_for(db, viewer)
-    ids = [p.id for p in posts]
-    mentioned: dict[int, set[int]] = {}
-    for post_id, actor_id in (
-        await db.execute(select(Mention.post_id, Mention.actor_id).where(Mention.post_id.in_(ids)))
-    ).all():
-        mentioned.setdefault(post_id, set()).add(actor_id)
-    local_authors = set(
-        await db.scalars(
-            select(Actor.id).where(Actor.id.in_({p.actor_id for p in posts}), Actor.local.is_(True))
-        )
-    )
-    return [
-        p
-        for p in posts
-        if aud.can_see(
-            who,
-            aud.PostFacts(
-                audience=p.audience,
-                author_id=p.actor_id,
-                author_local=p.actor_id in local_authors,
-                mentioned_ids=frozenset(mentioned.get(p.id, ())),
-                deleted=p.deleted_at is not None,
-            ),
-        )
-    ]
 
 
 async def post_by_uri(db: AsyncSession, uri: str) -> Post | None:

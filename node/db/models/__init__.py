@@ -3,9 +3,12 @@
 from node.db.models.activities import ReceivedActivity
 from node.db.models.actors import Actor, User
 from node.db.models.base import Base
+from node.db.models.circles import Circle, CircleMember, PostCircle, PostRecipient
 from node.db.models.delivery import Delivery, DomainState
 from node.db.models.follows import Block, Follow
+from node.db.models.groups import GroupRole, GroupSettings
 from node.db.models.oauth import OAuthApp, OAuthCode, OAuthToken
+from node.db.models.partners import Partnership
 from node.db.models.posts import Like, Mention, Post
 from node.db.models.settings import NodeSetting
 from node.db.models.social import (
@@ -30,9 +33,13 @@ __all__ = [
     "Base",
     "Block",
     "Bookmark",
+    "Circle",
+    "CircleMember",
     "Delivery",
     "DomainState",
     "Follow",
+    "GroupRole",
+    "GroupSettings",
     "IdempotencyKey",
     "Like",
     "ListMember",
@@ -45,11 +52,14 @@ __all__ = [
     "OAuthApp",
     "OAuthCode",
     "OAuthToken",
+    "Partnership",
     "Pin",
     "Poll",
     "PollVote",
     "Post",
+    "PostCircle",
     "PostEdit",
+    "PostRecipient",
     "PostTag",
     "ReceivedActivity",
     "TimelineEntry",

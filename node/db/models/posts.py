@@ -40,6 +40,10 @@ class Post(Base):
     reblog_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", ondelete="CASCADE"), nullable=True
     )
+    #: group posts: the Group actor the post was addressed to (FEP-1b12 ``audience``)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     to: Mapped[list[str]] = mapped_column(JSON, default=list)
     cc: Mapped[list[str]] = mapped_column(JSON, default=list)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

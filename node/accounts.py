@@ -17,9 +17,9 @@ from node.errors import Conflict, Invalid, NotFound
 from node.follows import Page, accept_all_pending, follower_actors
 from node.keys import new_actor_keys
 from node.passwords import hash_password
-from node.posts import visible_posts
 from node.text import render_text
 from node.urls import RESERVED_USERNAMES
+from node.visibility import visible_posts
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
 MIN_PASSWORD_LENGTH = 8

@@ -246,7 +246,7 @@ async def receive_vote(db: AsyncSession, obj: APObject, voter: Actor) -> bool:
     if poll is None:
         return False
     # Imported here: node.posts builds on this module.
-    from node.posts import viewer_can_see
+    from node.visibility import viewer_can_see
 
     titles = [o["title"] for o in poll.options]
     if obj.name not in titles or is_expired(poll) or voter.id == post.actor_id:

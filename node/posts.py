@@ -16,15 +16,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import audience as aud
 from node.ap.documents import create_activity, delete_activity
+from node.circles import recipients_of
 from node.context import Node, transaction
 from node.db.ids import new_id
-from node.db.models import Actor, IdempotencyKey, MediaAttachment, Mention, Pin, Post
+from node.db.models import (
+    Actor,
+    IdempotencyKey,
+    MediaAttachment,
+    Mention,
+    Pin,
+    Post,
+    PostCircle,
+    PostRecipient,
+)
 from node.db.types import utcnow
 from node.delivery.queue import enqueue, inboxes_for
 from node.errors import CercleError, Invalid, NotFound
 from node.follows import follower_actors
 from node.media import attachment_documents, claim_for_post
 from node.notifications import notify_ids
+from node.partners import partner_org_actors
 from node.polls import PollSpec, new_poll, with_question
 from node.reactions import like as like
 from node.reactions import reblog as reblog
@@ -121,6 +132,7 @@ async def create_post(
     media_ids: Sequence[int | str] = (),
     poll: PollSpec | None = None,
     idempotency: tuple[int, str] | None = None,
+    circle_ids: Sequence[int | str] = (),
 ) -> Post:
     """Store a post, put it in local timelines, notify mentioned people and queue its
     delivery, all in one transaction.
@@ -152,6 +164,17 @@ async def create_post(
     )
     if audience == aud.DIRECT and not mention_actors:
         raise Invalid("a direct post must mention at least one account")
+    circle_people: list[Actor] = []
+    partner_orgs: list[Actor] = []
+    async with node.reads() as db:
+        if audience == aud.CIRCLE:
+            circle_people = await recipients_of(db, author, circle_ids)
+            if not circle_people and not mention_actors:
+                raise Invalid("the chosen circles are empty: add people to them first")
+        elif circle_ids:
+            raise Invalid("circle_id goes with the circle (limited) audience only")
+        if audience == aud.PARTNERS:
+            partner_orgs = await partner_org_actors(db)
 
     post_id = new_id()
     uri = node.urls.status(author.uri, post_id)
@@ -159,6 +182,7 @@ async def create_post(
         audience,
         followers_url=author.followers_url,
         mentioned_uris=[a.uri for a in mention_actors],
+        partner_org_uris=[o.uri for o in partner_orgs],
     )
     post = Post(
         id=post_id,
@@ -199,6 +223,10 @@ async def create_post(
                 db.add(poll_row)
             for actor in mention_actors:
                 db.add(Mention(post_id=post.id, actor_id=actor.id))
+            for actor in circle_people:
+                db.add(PostRecipient(post_id=post.id, actor_id=actor.id))
+            for circle_id in dict.fromkeys(int(c) for c in circle_ids):
+                db.add(PostCircle(post_id=post.id, circle_id=circle_id))
             await db.flush()
             if in_reply_to is not None:
                 await db.execute(
@@ -207,7 +235,7 @@ async def create_post(
                     .values(replies_count=Post.replies_count + 1)
                 )
             await add_to_timelines(
-                db, post.id, await _local_audience(db, author, post, mention_actors)
+                db, post.id, await _local_audience(db, author, post, mention_actors + circle_people)
             )
             await index_public_post(db, post, hashtags)
             await notify_ids(
@@ -218,7 +246,9 @@ async def create_post(
                 post_id=post.id,
             )
             if aud.is_federated(audience):
-                recipients = await remote_recipients(db, author, audience, mention_actors)
+                recipients = await remote_recipients(
+                    db, author, audience, mention_actors, listed=circle_people, orgs=partner_orgs
+                )
                 activity = with_question(create_activity(post, author), poll_row)
                 await enqueue(db, sender=author, activity=activity, inboxes=recipients)
     except IntegrityError:
@@ -245,21 +275,38 @@ async def _claim_idempotency_key(db: AsyncSession, key: tuple[int, str], post_id
 async def _local_audience(
     db: AsyncSession, author: Actor, post: Post, mentioned: list[Actor]
 ) -> set[int]:
+    """Local home timelines a new post goes to; ``mentioned`` includes circle members."""
     owners = {author.id} | {a.id for a in mentioned if a.local}
-    if post.audience == aud.ORGANISATION:
+    if post.audience in (aud.ORGANISATION, aud.PARTNERS):
         owners |= set(await all_local_user_ids(db))
-    elif post.audience != aud.DIRECT:
+    elif post.audience not in aud.LISTED_AUDIENCES:
         owners |= set(await local_follower_ids(db, author.id))
     return owners
 
 
 async def remote_recipients(
-    db: AsyncSession, author: Actor, audience: str, mentioned: list[Actor]
+    db: AsyncSession,
+    author: Actor,
+    audience: str,
+    mentioned: list[Actor],
+    *,
+    listed: Sequence[Actor] = (),
+    orgs: Sequence[Actor] = (),
 ) -> list[str]:
-    """The inboxes a post of ``author`` with ``audience`` goes to: followers' servers
-    (except for a direct post) and those of the mentioned accounts."""
+    """The inboxes a post of ``author`` with ``audience`` goes to.
+
+    Followers' servers (shared inboxes) for public, unlisted and followers posts; partner
+    firms' Organization actors (their shared inboxes) for partners posts; for circle posts
+    each member's **personal** inbox, so a server learns only who of its own people a post
+    is for; and always the mentioned accounts.
+    """
+    if audience == aud.CIRCLE:
+        personal = [a.inbox for a in listed if not a.local and a.inbox]
+        return list(dict.fromkeys([*personal, *inboxes_for(mentioned)]))
     actors: list[Actor] = list(mentioned)
-    if audience != aud.DIRECT:
+    if audience == aud.PARTNERS:
+        actors += list(orgs)
+    elif audience != aud.DIRECT:
         actors += await follower_actors(db, author.id)
     return inboxes_for(actors)
 
@@ -290,7 +337,17 @@ async def delete_post(node: Node, author: Actor, post: Post, *, detach_media: bo
             )
         )
         if aud.is_federated(row.audience):
-            recipients = await remote_recipients(db, author, row.audience, mentioned)
+            listed = list(
+                await db.scalars(
+                    select(Actor)
+                    .join(PostRecipient, PostRecipient.actor_id == Actor.id)
+                    .where(PostRecipient.post_id == row.id)
+                )
+            )
+            orgs = await partner_org_actors(db) if row.audience == aud.PARTNERS else []
+            recipients = await remote_recipients(
+                db, author, row.audience, mentioned, listed=listed, orgs=orgs
+            )
             await enqueue(
                 db, sender=author, activity=delete_activity(row, author), inboxes=recipients
             )

@@ -122,7 +122,7 @@ async def test_posting_needs_a_token_the_write_scope_and_valid_input(
     _, error, _ = await alice.call(
         "POST", "/api/v1/statuses", json={"status": "hi", "visibility": "limited"}, expect=422
     )
-    assert "circles" in error["error"]
+    assert "circle" in error["error"]
 
     carol = await api(node_a, "carol")
     secret = await carol.post(

@@ -7,7 +7,6 @@ its existence never leaks. Favourites and bookmarks are in ``bookmarks_favourite
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,7 +39,7 @@ AUDIENCE_OF = {
     "unlisted": aud.UNLISTED,
     "private": aud.FOLLOWERS,
     "direct": aud.DIRECT,
-    **{a: a for a in aud.AUDIENCES},
+    **{a: a for a in aud.AUDIENCES if a not in (aud.CIRCLE, aud.GROUP)},
 }
 #: Thread sizes Mastodon serves: anonymous readers get a bounded view.
 ANONYMOUS_CONTEXT = (40, 60)
@@ -96,12 +95,17 @@ async def status_response(node: Node, viewer: Actor | None, post: Post) -> web.R
 
 
 def _audience(params: Params) -> str:
+    """Stock visibilities, Cercle's audiences by name, and ``limited`` with ``circle_id``
+    (Fedibird's circles)."""
     visibility = params.get_str("visibility") or "public"
-    if visibility == "limited" or params.has("circle_id") or params.has("group_id"):
-        if importlib.util.find_spec("node.circles") is None:
-            raise unprocessable("circles are not available yet")
-        # The circles issue plugs its audiences in here.
-        raise unprocessable("posting to circles and groups is not available yet")
+    if params.has("group_id"):
+        raise unprocessable("posting to groups is not available yet")
+    if params.has("circle_id"):
+        if visibility not in ("limited", "circle"):
+            raise unprocessable("circle_id goes with visibility=limited")
+        return "circle"
+    if visibility == "limited":
+        raise unprocessable("visibility=limited needs at least one circle_id")
     if visibility not in AUDIENCE_OF:
         raise unprocessable(
             f"visibility {visibility!r} is not one of public, unlisted, private, direct"
@@ -152,6 +156,7 @@ async def create(request: web.Request) -> web.Response:
             media_ids=params.get_list("media_ids"),
             poll=_poll(params),
             idempotency=(auth.user.id, key[:255]) if key else None,
+            circle_ids=params.get_list("circle_id") if audience == aud.CIRCLE else (),
         )
     return await status_response(node, me, post)
 

@@ -277,6 +277,69 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_partner(args: argparse.Namespace) -> int:
+    """Partnerships between firms: propose, list, accept, refuse, end."""
+    from node import partners
+
+    settings = _settings()
+
+    async def work(node: Node) -> None:
+        verb = args.partner_command
+        if verb == "list":
+            rows = await partners.partnerships(node)
+            for row in rows:
+                print(f"{row.domain}\t{row.state}\t{row.name or '-'}\t{row.organisation}")
+            if not rows:
+                print("no partnerships yet")
+            return
+        action = {
+            "propose": partners.propose,
+            "accept": partners.accept,
+            "refuse": partners.refuse,
+            "end": partners.end,
+        }[verb]
+        view = await action(node, args.target)
+        print(f"{view.domain}: {view.state}")
+
+    asyncio.run(_with_node(settings, work, http=True))
+    return 0
+
+
+def cmd_federation(args: argparse.Namespace) -> int:
+    from node.policy import federation_mode, set_federation_mode
+
+    settings = _settings()
+
+    async def work(node: Node) -> None:
+        if args.mode is None:
+            async with node.reads() as db:
+                print(await federation_mode(db, node.settings.federation_mode))
+            return
+        async with transaction(node) as db:
+            await set_federation_mode(db, args.mode)
+        print(f"federation mode: {args.mode}")
+
+    asyncio.run(_with_node(settings, work))
+    return 0
+
+
+def cmd_domain(args: argparse.Namespace) -> int:
+    from node.policy import set_domain_block
+
+    settings = _settings()
+    domain = args.domain.strip().lower()
+    if not domain or "/" in domain or " " in domain:
+        raise CommandError(f"invalid domain {args.domain!r}: give a host name, e.g. spam.example")
+
+    async def work(node: Node) -> None:
+        async with transaction(node) as db:
+            await set_domain_block(db, domain, args.domain_command == "block")
+        print(f"{domain}: {'blocked' if args.domain_command == 'block' else 'unblocked'}")
+
+    asyncio.run(_with_node(settings, work))
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 
@@ -336,6 +399,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_timeline)
+
+    p = sub.add_parser("partner", help="partnerships with other firms' nodes")
+    psub = p.add_subparsers(dest="partner_command", required=True)
+    psub.add_parser("propose").add_argument("target", metavar="DOMAIN_HANDLE_OR_URL")
+    psub.add_parser("list")
+    for verb in ("accept", "refuse", "end"):
+        psub.add_parser(verb).add_argument("target", metavar="DOMAIN")
+    p.set_defaults(func=cmd_partner)
+
+    p = sub.add_parser("federation", help="show or set the federation mode")
+    fsub = p.add_subparsers(dest="federation_command", required=True)
+    mode = fsub.add_parser("mode")
+    mode.add_argument("mode", nargs="?", choices=("open", "partners", "closed"))
+    p.set_defaults(func=cmd_federation)
+
+    p = sub.add_parser("domain", help="block or unblock a remote domain")
+    dsub = p.add_subparsers(dest="domain_command", required=True)
+    for verb in ("block", "unblock"):
+        dsub.add_parser(verb).add_argument("domain")
+    p.set_defaults(func=cmd_domain)
     return parser
 
 

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from node.appkeys import NODE
 from node.errors import NotFound
 from node.posts import visible_post
 from node.profiles import node_summary, public_profile
-from webui.keys import TEMPLATES
-
-
-async def render(
-    request: web.Request, name: str, status: int = 200, **context: Any
-) -> web.Response:
-    html = await request.app[TEMPLATES].get_template(name).render_async(**context)
-    return web.Response(text=html, content_type="text/html", status=status)
+from webui.responses import render
 
 
 async def front_page(request: web.Request) -> web.Response:
     summary = await node_summary(request.app[NODE])
-    return await render(request, "index.html", summary=summary)
+    return await render(request, "index.html", forms=False, summary=summary)
 
 
 async def profile_page(request: web.Request) -> web.Response:
@@ -32,9 +23,14 @@ async def profile_page(request: web.Request) -> web.Response:
     summary = await node_summary(node)
     if profile is None:
         return await render(
-            request, "not_found.html", status=404, summary=summary, what=f"@{username}"
+            request,
+            "not_found.html",
+            status=404,
+            forms=False,
+            summary=summary,
+            what=f"@{username}",
         )
-    return await render(request, "profile.html", summary=summary, profile=profile)
+    return await render(request, "profile.html", forms=False, summary=summary, profile=profile)
 
 
 async def status_page(request: web.Request) -> web.Response:
@@ -48,9 +44,16 @@ async def status_page(request: web.Request) -> web.Response:
         post = None
     if profile is None or post is None or post.actor_id != profile.actor.id:
         return await render(
-            request, "not_found.html", status=404, summary=summary, what="this address"
+            request,
+            "not_found.html",
+            status=404,
+            forms=False,
+            summary=summary,
+            what="this address",
         )
-    return await render(request, "status.html", summary=summary, profile=profile, post=post)
+    return await render(
+        request, "status.html", forms=False, summary=summary, profile=profile, post=post
+    )
 
 
 def setup_routes(app: web.Application) -> None:

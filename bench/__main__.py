@@ -3,7 +3,7 @@
 Each benchmark is bounded (seconds to about a minute) and stops by itself. They run one
 after another, never together: the machine has two cores and each benchmark decides what
 runs on which. ``python -m bench crypto memory`` runs only the ones named (crypto, memory,
-sql, ingest).
+sql, ingest, home).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import crypto_rates, idle_memory, inbox_ingest, sql_roundtrip
+from bench import crypto_rates, home_timeline, idle_memory, inbox_ingest, sql_roundtrip
 from bench.common import Figure, format_table, machine_line
 
 BENCHMARKS: dict[str, tuple[str, Callable[[], list[Figure]]]] = {
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[], list[Figure]]]] = {
     "memory": ("idle memory and start-up of cercle serve", idle_memory.run),
     "sql": ("one SQL statement through each database layer", sql_roundtrip.run),
     "ingest": ("inbox ingest: real node, bare pipeline, null handler", inbox_ingest.run),
+    "home": ("home timeline over 1,000,000 posts (builds its data set once)", home_timeline.run),
 }
 
 

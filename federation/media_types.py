@@ -9,6 +9,8 @@ never be mistaken for a request for JSON.
 
 from __future__ import annotations
 
+import functools
+
 ACTIVITY_JSON = "application/activity+json"
 LD_JSON_AS = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 #: What Cercle sends when it fetches an ActivityPub document (the same as Mastodon).
@@ -109,6 +111,7 @@ def is_json_content_type(content_type: str | None) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def is_activitypub_content_type(content_type: str | None) -> bool:
     """Whether a ``Content-Type`` announces an ActivityPub document.
 
@@ -116,6 +119,9 @@ def is_activitypub_content_type(content_type: str | None) -> bool:
     and also plain ``application/json``: Pleroma and some relays label their inbox POSTs and
     documents that way, and refusing them would break federation with them. The body is
     validated as an activity afterwards anyway; the type is only a first filter.
+
+    Memoised (bounded; a pure function of the header): every inbox POST asks, and peers
+    send the same few values.
     """
     if not content_type:
         return False

@@ -20,6 +20,7 @@ from node.context import Node, open_node
 from node.db.migrate import is_up_to_date
 from node.db.models import NodeSetting
 from node.delivery.worker import run_forever
+from node.gc_tuning import tune_for_serving
 from node.inbox.group_commit import GroupCommitter
 from node.polls import run_poll_closer
 from node.settings import Settings
@@ -88,6 +89,7 @@ def create_app(
         await the_node.start_http(signer_actor)
         the_node.inbox_committer = GroupCommitter(the_node)
         the_node.inbox_committer.start()
+        tune_for_serving()
         stop = asyncio.Event()
         tasks = (
             [

@@ -20,7 +20,9 @@ from federation.signatures.keys import load_public_key_pem
 from node.db.engine import make_engine, make_sessionmaker
 from node.db.models import Actor
 from node.events import EventBus, take_events
+from node.key_owners import KeyOwnerCache
 from node.keys import signer_for
+from node.policy import POLICY_CHANGED, PolicyCache
 from node.settings import SOFTWARE_NAME, SOFTWARE_VERSION, Settings
 from node.urls import Urls
 
@@ -40,6 +42,9 @@ class Node:
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     inbox_committer: GroupCommitter | None = None
     events: EventBus = field(default_factory=EventBus)
+    #: in-memory answers the inbox needs per request (see node/key_owners.py, node/policy.py)
+    key_owners: KeyOwnerCache = field(default_factory=KeyOwnerCache)
+    policy: PolicyCache = field(default_factory=PolicyCache)
     _signers: dict[int, Signer] = field(default_factory=dict)
     _public_keys: dict[str, Any] = field(default_factory=dict)
 
@@ -110,8 +115,11 @@ def open_node(settings: Settings, **engine_kwargs: Any) -> Node:
 @asynccontextmanager
 async def transaction(node: Node) -> AsyncIterator[AsyncSession]:
     """One unit of work: committed on success, rolled back on any exception; the live
-    events it queued are published once it has committed."""
+    events it queued are published once it has committed, and the node's cached
+    federation policy is dropped if it changed it."""
     async with node.sessions() as session:
         async with session.begin():
             yield session
+        if session.info.pop(POLICY_CHANGED, False):
+            node.policy.invalidate()
         node.events.publish_all(take_events(session))

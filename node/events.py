@@ -12,7 +12,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +20,12 @@ EVENTS_KEY = "cercle_events"
 QUEUE_LIMIT = 1000
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """``kind``: update, delete, notification or status.update; ``stream``: user:ID,
-    public, public:local, public:remote, hashtag:TAG, hashtag:local:TAG or list:ID."""
+    public, public:local, public:remote, hashtag:TAG, hashtag:local:TAG or list:ID.
+
+    A named tuple, immutable like the frozen dataclass it was and several times cheaper
+    to build: the inbox queues four or five per received post."""
 
     kind: str
     stream: str

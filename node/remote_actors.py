@@ -5,6 +5,7 @@ The actors table is the key cache: a signature's keyId maps to ``public_key_id``
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
@@ -24,8 +25,12 @@ from node.settings import host_is_loopback
 REFRESH_AFTER = timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=4096)
 def host_of(uri: str) -> str:
-    """``host[:port]`` of a URL, the unit of federation policy (blocks, breaker)."""
+    """``host[:port]`` of a URL, the unit of federation policy (blocks, breaker).
+
+    Memoised (bounded; a pure function): the inbox asks it about the same actors on
+    every request."""
     return urlsplit(uri).netloc.lower()
 
 
@@ -82,8 +87,7 @@ async def get_or_fetch_actor(node: Node, uri: str, *, refresh: bool = False) -> 
     if actor is not None and (actor.local or not _stale(actor, refresh)):
         return actor
     doc = await fetch_actor_document(node, uri)
-    async with transaction(node) as db:
-        return await upsert_actor_document(db, doc)
+    return await store_actor_document(node, doc)
 
 
 def _stale(actor: Actor, refresh: bool) -> bool:
@@ -124,8 +128,11 @@ async def fetch_key_owner(node: Node, key_id: str) -> tuple[ActorDocument, str]:
 
 
 async def store_actor_document(node: Node, doc: ActorDocument) -> Actor:
+    """Store a fetched actor; the key owners remembered for it are stale from then on."""
     async with transaction(node) as db:
-        return await upsert_actor_document(db, doc)
+        actor = await upsert_actor_document(db, doc)
+    node.key_owners.forget_actor(doc.id)
+    return actor
 
 
 def _key_owner(data: dict[str, Any], key_id: str) -> str | None:

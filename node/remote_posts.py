@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -53,68 +54,101 @@ def _tags(obj: APObject) -> list[dict[str, Any]]:
     return tags
 
 
+def addressees(obj: APObject) -> list[str]:
+    """Everyone a post is addressed to or mentions, once each, in order."""
+    addressed = [*obj.to, *obj.cc, *obj.bto, *obj.bcc, *(h for h, _ in obj.mentions)]
+    return list(dict.fromkeys(addressed))
+
+
+def concerns_someone_here(local_targets: bool, followed: bool, parent_is_local: bool) -> bool:
+    """Like Mastodon, a post nobody here follows, that mentions nobody here and replies to
+    nothing here is not kept: it would only be spam in the database."""
+    return local_targets or followed or parent_is_local
+
+
+def new_post_values(obj: APObject, author: Actor, *, parent_id: int | None) -> dict[str, Any]:
+    """The columns of a received post's row (``store_remote_post`` and its batch twin
+    ``node.remote_posts_bulk`` store exactly these)."""
+    audience = aud.audience_from_addressing(
+        [*obj.to, *obj.bto], [*obj.cc, *obj.bcc], followers_url=author.followers_url
+    )
+    published = obj.published or utcnow()
+    return {
+        "id": new_id(published),
+        "uri": obj.id,
+        "url": obj.url or obj.id,
+        "actor_id": author.id,
+        "local": False,
+        "type": obj.type,
+        "audience": audience,
+        "content": sanitize_html(obj.content or ""),
+        "summary": obj.summary or "",
+        "sensitive": bool(obj.sensitive),
+        "in_reply_to_uri": obj.in_reply_to,
+        "in_reply_to_id": parent_id,
+        "to": list(obj.to),
+        "cc": list(obj.cc),
+        "tags": _tags(obj),
+        "attachments": _attachments(obj),
+        "raw": dict(obj.raw),
+        "published": published,
+    }
+
+
+def home_owners(audience: str, target_ids: Iterable[int], follower_ids: Iterable[int]) -> set[int]:
+    """Whose home timelines get the post: the local addressees, and the author's local
+    followers unless it is a direct message."""
+    owners = set(target_ids)
+    if audience != aud.DIRECT:
+        owners.update(follower_ids)
+    return owners
+
+
+def mentioned(obj: APObject, targets: Iterable[Actor]) -> list[Actor]:
+    """The local addressees the post mentions by a Mention tag: they get notified."""
+    hrefs = {href for href, _ in obj.mentions}
+    return [t for t in targets if t.uri in hrefs]
+
+
 async def store_remote_post(
     db: AsyncSession, obj: APObject, author: Actor, *, via: Actor | None = None
 ) -> Post | None:
     """Store ``obj`` when it concerns someone here; returns None when it does not.
 
-    Like Mastodon, a post nobody here follows, that mentions nobody here and replies to
-    nothing here is not kept: it would only be spam in the database. ``via`` is a Group
-    that relayed the post (FEP-1b12): its followers here count as its audience too.
+    ``via`` is a Group that relayed the post (FEP-1b12): its followers here count as its
+    audience too. ``node.remote_posts_bulk`` does the same for many posts at once: a
+    change here must be made there too (tests/federation/test_inbox_batch.py compares).
     """
     existing = await db.scalar(select(Post).where(Post.uri == obj.id))
     if existing is not None:
         return existing
-    addressed = [*obj.to, *obj.cc, *obj.bto, *obj.bcc, *(h for h, _ in obj.mentions)]
-    local_targets = await local_actors_by_uri(db, list(dict.fromkeys(addressed)))
+    local_targets = await local_actors_by_uri(db, addressees(obj))
     parent = None
     if obj.in_reply_to:
         parent = await db.scalar(select(Post).where(Post.uri == obj.in_reply_to))
     followed = await has_local_followers(db, author.id) or (
         via is not None and await has_local_followers(db, via.id)
     )
-    if not (local_targets or followed or (parent is not None and parent.local)):
+    if not concerns_someone_here(
+        bool(local_targets), followed, parent is not None and parent.local
+    ):
         return None
-    audience = aud.audience_from_addressing(
-        [*obj.to, *obj.bto], [*obj.cc, *obj.bcc], followers_url=author.followers_url
-    )
-    published = obj.published or utcnow()
-    post = Post(
-        id=new_id(published),
-        uri=obj.id,
-        url=obj.url or obj.id,
-        actor_id=author.id,
-        local=False,
-        type=obj.type,
-        audience=audience,
-        content=sanitize_html(obj.content or ""),
-        summary=obj.summary or "",
-        sensitive=bool(obj.sensitive),
-        in_reply_to_uri=obj.in_reply_to,
-        in_reply_to_id=parent.id if parent else None,
-        to=list(obj.to),
-        cc=list(obj.cc),
-        tags=_tags(obj),
-        attachments=_attachments(obj),
-        raw=dict(obj.raw),
-        published=published,
-    )
+    post = Post(**new_post_values(obj, author, parent_id=parent.id if parent else None))
     db.add(post)
     await db.flush()
     for target in local_targets:
         db.add(Mention(post_id=post.id, actor_id=target.id))
     if parent is not None:
         parent.replies_count += 1
-    owners = {t.id for t in local_targets}
-    if audience != aud.DIRECT:
-        owners |= set(await local_follower_ids(db, author.id))
-        if via is not None:
-            owners |= set(await local_follower_ids(db, via.id))
-    await add_to_timelines(db, post.id, owners)
+    followers = await local_follower_ids(db, author.id) if post.audience != aud.DIRECT else []
+    if via is not None and post.audience != aud.DIRECT:
+        followers += await local_follower_ids(db, via.id)
+    await add_to_timelines(
+        db, post.id, home_owners(post.audience, (t.id for t in local_targets), followers)
+    )
     await index_public_post(db, post, obj.hashtags)
-    for target in local_targets:
-        if any(href == target.uri for href, _ in obj.mentions):
-            await notify(db, owner=target, kind="mention", from_actor_id=author.id, post_id=post.id)
+    for target in mentioned(obj, local_targets):
+        await notify(db, owner=target, kind="mention", from_actor_id=author.id, post_id=post.id)
     return post
 
 

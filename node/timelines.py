@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from node import audience as aud
 from node.db.models import (
@@ -95,6 +95,37 @@ async def announce_deletion(db: AsyncSession, post: Post) -> None:
         queue_event(db, "delete", f"public:{'local' if post.local else 'remote'}", post.id)
 
 
+#: ``session.info`` key of the posts ``home_page`` loaded beside its page.
+RELATED_POSTS = "cercle_related_posts"
+
+
+def timeline_deferred(entity: Any = Post) -> tuple[Any, ...]:
+    """What a rendered timeline never reads — the document as received and the
+    addressing — left unloaded (reading them raises): decoding those JSON columns was a
+    tenth of a page's cost."""
+    return tuple(defer(getattr(entity, name), raiseload=True) for name in ("raw", "to", "cc"))
+
+
+TIMELINE_DEFERRED = timeline_deferred()
+
+
+def _home_page_query() -> Select[Any]:
+    """A home page's posts, each with the post it boosts and the one it answers (both
+    outer-joined by primary key). Built once: aliasing ``Post`` costs more than a query."""
+    original = aliased(Post, name="original")
+    parent = aliased(Post, name="parent")
+    return (
+        select(Post, original, parent)
+        .options(*TIMELINE_DEFERRED, *timeline_deferred(original), *timeline_deferred(parent))
+        .join(TimelineEntry, TimelineEntry.post_id == Post.id)
+        .outerjoin(original, original.id == Post.reblog_of_id)
+        .outerjoin(parent, parent.id == Post.in_reply_to_id)
+    )
+
+
+_HOME_PAGE = _home_page_query()
+
+
 async def home_page(
     db: AsyncSession,
     owner_id: int,
@@ -105,21 +136,27 @@ async def home_page(
     min_id: int | None = None,
 ) -> list[Post]:
     """Newest first, Mastodon paging: ``max_id`` (older than), ``since_id`` (newer than,
-    newest first) and ``min_id`` (newer than, the oldest of them first, then reversed)."""
-    query = (
-        select(Post)
-        .join(TimelineEntry, TimelineEntry.post_id == Post.id)
-        .where(TimelineEntry.owner_id == owner_id, Post.deleted_at.is_(None))
-    )
+    newest first) and ``min_id`` (newer than, the oldest of them first, then reversed).
+
+    The same statement loads, into the session, the posts the page's boosts point at and
+    those its replies answer: rendering a page needs them, and every statement costs a
+    round trip that outweighs the two primary-key joins (the Renderer takes them from the
+    session). The posts come without ``raw``, ``to`` and ``cc`` (see
+    ``timeline_deferred``)."""
+    query = _HOME_PAGE.where(TimelineEntry.owner_id == owner_id, Post.deleted_at.is_(None))
     if max_id is not None:
         query = query.where(TimelineEntry.post_id < max_id)
     if since_id is not None:
         query = query.where(TimelineEntry.post_id > since_id)
     if min_id is not None:
         query = query.where(TimelineEntry.post_id > min_id)
-        rows = list(await db.scalars(query.order_by(TimelineEntry.post_id.asc()).limit(limit)))
-        return rows[::-1]
-    return list(await db.scalars(query.order_by(TimelineEntry.post_id.desc()).limit(limit)))
+        rows = (await db.execute(query.order_by(TimelineEntry.post_id.asc()).limit(limit))).all()
+        rows.reverse()
+    else:
+        rows = (await db.execute(query.order_by(TimelineEntry.post_id.desc()).limit(limit))).all()
+    # The session's identity map holds objects weakly: keep the related posts alive.
+    db.info.setdefault(RELATED_POSTS, []).extend(p for row in rows for p in row[1:] if p)
+    return [row[0] for row in rows]
 
 
 async def _posts(db: AsyncSession, query: Select[Any], key: Any, page: Page) -> list[Post]:

@@ -320,9 +320,14 @@ def _scan_context_text(context_text: str) -> _ContextScan:
     return _ContextScan(True, has_as, frozenset(risky), frozenset(prefixes))
 
 
+#: Built once: ``json.dumps`` with options builds an encoder per call, and every
+#: received document's @context goes through here.
+_CONTEXT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _scan_context(context: Any) -> _ContextScan:
     try:
-        text = json.dumps(context, separators=(",", ":"), ensure_ascii=False)
+        text = _CONTEXT_ENCODER.encode(context)
     except (TypeError, ValueError):
         return _ContextScan(False, False, frozenset(), _DEFAULT_WATCHED_PREFIXES)
     return _scan_context_text(text)

@@ -8,14 +8,18 @@ repeated fields combined, keeps that difference out of the security code.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import SplitResult, urlsplit
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from federation.errors import SignatureError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_MULTIDICTS = (CIMultiDictProxy, CIMultiDict)
 
 
 def header_values(headers: Mapping[str, str] | None, name: str) -> list[str]:
@@ -26,6 +30,9 @@ def header_values(headers: Mapping[str, str] | None, name: str) -> list[str]:
     """
     if not headers:
         return []
+    if isinstance(headers, _MULTIDICTS):
+        # aiohttp's headers: the same lines, found by the multidict's own index.
+        return [str(value) for value in headers.getall(name, ())]
     wanted = name.lower()
     return [str(value) for key, value in headers.items() if key.lower() == wanted]
 
@@ -95,8 +102,12 @@ def http_date(now: datetime) -> str:
     return format_datetime(utc_now(now), usegmt=True)
 
 
+@functools.lru_cache(maxsize=256)
 def parse_http_date(value: str) -> datetime:
-    """Parse a ``Date`` header, raising SignatureError rather than ValueError on junk."""
+    """Parse a ``Date`` header, raising SignatureError rather than ValueError on junk.
+
+    Memoised (bounded; a pure function of the text): a busy peer stamps every request
+    of the same second with the same Date, and parsing it costs more than the lookup."""
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError) as exc:

@@ -32,6 +32,15 @@ from node.signed_requests import authenticate
 log = logging.getLogger(__name__)
 
 
+#: The 202 bodies, encoded once: what ``web.json_response`` would build every time.
+_ACCEPTED = {word: json.dumps({"status": word}) for word in ("applied", "duplicate", "ignored")}
+
+
+def accepted(result: str) -> web.Response:
+    text = _ACCEPTED.get(result) or json.dumps({"status": result})
+    return web.Response(text=text, status=202, content_type="application/json")
+
+
 def refuse(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
@@ -74,4 +83,4 @@ async def inbox_view(request: web.Request) -> web.Response:
         result = await process_activity(node, activity, signer, recipient=recipient)
     except InboxRefusal as exc:
         return refuse(exc.status, exc.reason)
-    return web.json_response({"status": result}, status=202)
+    return accepted(result)

@@ -1,12 +1,26 @@
 """Group commit for the inbox: activities verified concurrently are applied in shared
-write transactions, one savepoint each.
+write transactions.
 
 SQLite has a single writer and a commit costs more than applying a typical activity, so
 committing each inbox POST alone caps throughput at the commit rate. Here a single
 applier takes whatever has queued up while the previous transaction ran (up to
-``MAX_BATCH``), applies each in its own SAVEPOINT — so one bad activity rolls back only
-itself — and commits once. Every request still gets its 202 only after its transaction
-committed: nothing is acknowledged that could be lost.
+``MAX_BATCH``) and commits once. Every request still gets its 202 only after its
+transaction committed: nothing is acknowledged that could be lost.
+
+A batch is cut, in arrival order, into runs:
+
+* consecutive activities a handler can apply together (plain Create(Note)s: see
+  ``handles(..., apply_many=...)``) are recorded as received with one statement — the
+  ``received_activities`` primary key tells replays apart — and applied in one go;
+* every other activity is applied alone in its own SAVEPOINT, so one bad activity rolls
+  back only itself.
+
+The common case under load, a batch that is a single run of Creates, goes on SQLite
+through a transaction of its own without session or savepoint, its statements sent in
+four hand-offs to the driver's thread (node/batch_io.py). Should a run applied together
+fail, it is rolled back and applied again one activity at a time, each in its own
+SAVEPOINT: the others of its batch are unaffected. Live events queued by what was rolled
+back are dropped with it.
 """
 
 from __future__ import annotations
@@ -14,21 +28,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.vocab import Activity
+from node.batch_io import BatchIO, Insert, Query, batch_io, is_aiosqlite, sqlite_transaction
 from node.context import Node, transaction
 from node.db.models import Actor, ReceivedActivity
+from node.db.types import utcnow
+from node.events import EVENTS_KEY, take_events
+from node.inbox.process import forget_changed_actor
 from node.inbox.registry import Handler, InboxContext, InboxRefusal
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 128
 
+Outcome = str | BaseException
+Result = tuple[Outcome, InboxContext | None]
 
-@dataclass
+
+@dataclass(slots=True)
 class _Pending:
     activity: Activity
     actor: Actor
@@ -37,6 +60,12 @@ class _Pending:
     done: asyncio.Future[str] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+
+    @property
+    def bulk(self) -> bool:
+        return self.handler.apply_many is not None and self.handler.can_batch(
+            self.activity, self.actor, self.prepared
+        )
 
 
 class GroupCommitter:
@@ -61,8 +90,9 @@ class GroupCommitter:
     async def submit(
         self, activity: Activity, actor: Actor, handler: Handler, prepared: object
     ) -> str:
-        item = _Pending(activity=activity, actor=actor, handler=handler, prepared=prepared)
-        await self.queue.put(item)
+        done = asyncio.get_running_loop().create_future()
+        item = _Pending(activity, actor, handler, prepared, done)
+        self.queue.put_nowait(item)
         return await item.done
 
     async def _run(self) -> None:
@@ -82,50 +112,171 @@ class GroupCommitter:
                     self.queue.task_done()
 
     async def _apply(self, batch: list[_Pending]) -> None:
-        outcomes: list[tuple[_Pending, str | BaseException]] = []
+        runs = list(_runs(batch))
+        results = None
+        if len(runs) == 1 and runs[0][1] and is_aiosqlite(self.node.engine):
+            results = await self._apply_direct(batch)
+        if results is None:
+            results = await self._apply_in_session(runs)
+        # Committed: only now may the requests hear 202 and the workers wake up.
         queued = False
-        async with transaction(self.node) as db:
-            for item in batch:
-                try:
-                    async with db.begin_nested():
-                        db.add(
-                            ReceivedActivity(
-                                uri=item.activity.id,
-                                type=item.activity.type,
-                                actor_uri=item.actor.uri,
-                            )
-                        )
-                        await db.flush()
-                        ctx = InboxContext(
-                            node=self.node,
-                            db=db,
-                            activity=item.activity,
-                            actor=item.actor,
-                            prepared=item.prepared,
-                        )
-                        await item.handler.apply(ctx)
-                except IntegrityError as exc:
-                    if await db.get(ReceivedActivity, item.activity.id) is not None:
-                        outcomes.append((item, "duplicate"))
-                    else:
-                        outcomes.append((item, exc))
-                    continue
-                except (InboxRefusal, Exception) as exc:
-                    outcomes.append((item, exc))
-                    continue
-                queued = queued or ctx.queued
-                if ctx.notes:
-                    log.info(
-                        "inbox %s %s: %s",
-                        item.activity.type,
-                        item.activity.id,
-                        "; ".join(ctx.notes),
-                    )
-                outcomes.append((item, "ignored" if ctx.notes else "applied"))
-        if queued:
-            self.node.delivery_wakeup.set()
-        for item, outcome in outcomes:
+        for item, (outcome, ctx) in zip(batch, results, strict=True):
             if isinstance(outcome, BaseException):
                 item.done.set_exception(outcome)
-            else:
-                item.done.set_result(outcome)
+                continue
+            if ctx is not None:
+                queued = queued or ctx.queued
+                forget_changed_actor(self.node, item.activity, item.actor)
+            item.done.set_result(outcome)
+        if queued:
+            self.node.delivery_wakeup.set()
+
+    async def _apply_in_session(self, runs: list[tuple[list[_Pending], bool]]) -> list[Result]:
+        results: list[Result] = []
+        async with transaction(self.node) as db:
+            for run, bulk in runs:
+                if bulk:
+                    results += await self._apply_together(db, run)
+                else:
+                    results += [await self._apply_one(db, item) for item in run]
+        return results
+
+    async def _apply_direct(self, batch: list[_Pending]) -> list[Result] | None:
+        """The common case on SQLite — a batch that is one run of activities applied
+        together — in a transaction of its own with no session and no savepoint: four
+        hand-offs to the driver's thread in all (node/batch_io.py). None if it failed:
+        it was rolled back, and the caller applies the batch the general way."""
+        # Unbound, it only collects the queued live events: every statement goes through
+        # ``io`` (one through this session would fail at once, not wait for the writer
+        # connection this transaction holds).
+        events = AsyncSession()
+        try:
+            async with sqlite_transaction(self.node.engine) as io:
+                results = await self._together(events, io, batch)
+        except Exception:
+            log.warning("inbox: batch of %d failed, applying it again", len(batch), exc_info=True)
+            return None
+        self.node.events.publish_all(take_events(events))
+        return results
+
+    async def _apply_one(self, db: AsyncSession, item: _Pending) -> Result:
+        mark = _event_mark(db)
+        try:
+            async with db.begin_nested():
+                db.add(
+                    ReceivedActivity(
+                        uri=item.activity.id, type=item.activity.type, actor_uri=item.actor.uri
+                    )
+                )
+                await db.flush()
+                ctx = _context(self.node, db, item)
+                await item.handler.apply(ctx)
+        except IntegrityError as exc:
+            _drop_events(db, mark)
+            if await db.get(ReceivedActivity, item.activity.id) is not None:
+                return "duplicate", None
+            return exc, None
+        except (InboxRefusal, Exception) as exc:
+            _drop_events(db, mark)
+            return exc, None
+        return _finished(ctx), ctx
+
+    async def _apply_together(self, db: AsyncSession, run: list[_Pending]) -> list[Result]:
+        """A run of activities one handler applies together, in a savepoint; one by one
+        if that fails."""
+        mark = _event_mark(db)
+        try:
+            async with db.begin_nested():
+                io = batch_io(db)
+                results = await self._together(db, io, run)
+                await io.flush()
+        except Exception:
+            log.warning("inbox: applying %d activities together failed", len(run), exc_info=True)
+            _drop_events(db, mark)
+            return [await self._apply_one(db, item) for item in run]
+        return results
+
+    async def _together(self, db: AsyncSession, io: BatchIO, run: list[_Pending]) -> list[Result]:
+        apply_many = run[0].handler.apply_many
+        assert apply_many is not None
+        fresh = await _record_received(io, run)
+        contexts = {i: _context(self.node, db, run[i]) for i in fresh}
+        if contexts:
+            await apply_many(list(contexts.values()), io)
+        return [
+            ("duplicate", None) if (ctx := contexts.get(i)) is None else (_finished(ctx), ctx)
+            for i in range(len(run))
+        ]
+
+
+def _runs(batch: list[_Pending]) -> Iterator[tuple[list[_Pending], bool]]:
+    """The batch in arrival order, cut into runs of activities one handler applies
+    together (``True``) and of activities applied alone (``False``)."""
+    run: list[_Pending] = []
+    run_bulk = False
+    for item in batch:
+        bulk = item.bulk
+        if run and (bulk != run_bulk or (bulk and item.handler is not run[0].handler)):
+            yield run, run_bulk
+            run = []
+        run.append(item)
+        run_bulk = bulk
+    if run:
+        yield run, run_bulk
+
+
+async def _record_received(io: BatchIO, run: list[_Pending]) -> list[int]:
+    """The indexes of the run's activities not received before (nor earlier in the run);
+    their ``received_activities`` rows are deferred onto ``io``'s next write."""
+    ids = list(dict.fromkeys(item.activity.id for item in run))
+    (rows,) = await io.fetch(
+        [Query("SELECT uri FROM received_activities WHERE uri IN :ids", {"ids": ids})]
+    )
+    seen = {uri for (uri,) in rows}
+    fresh: list[int] = []
+    for i, item in enumerate(run):
+        if item.activity.id not in seen:
+            seen.add(item.activity.id)
+            fresh.append(i)
+    now = utcnow()
+    io.write(
+        [
+            Insert(
+                ReceivedActivity.__table__,
+                [
+                    {
+                        "uri": run[i].activity.id,
+                        "type": run[i].activity.type,
+                        "actor_uri": run[i].actor.uri,
+                        "received_at": now,
+                    }
+                    for i in fresh
+                ],
+            )
+        ]
+    )
+    return fresh
+
+
+def _context(node: Node, db: AsyncSession, item: _Pending) -> InboxContext:
+    return InboxContext(
+        node=node, db=db, activity=item.activity, actor=item.actor, prepared=item.prepared
+    )
+
+
+def _finished(ctx: InboxContext) -> str:
+    if ctx.notes:
+        log.info("inbox %s %s: %s", ctx.activity.type, ctx.activity.id, "; ".join(ctx.notes))
+        return "ignored"
+    return "applied"
+
+
+def _event_mark(db: AsyncSession) -> int:
+    return len(db.info.get(EVENTS_KEY, ()))
+
+
+def _drop_events(db: AsyncSession, mark: int) -> None:
+    """Forget the live events queued since ``mark``: their rows were rolled back."""
+    events = db.info.get(EVENTS_KEY)
+    if events is not None:
+        del events[mark:]

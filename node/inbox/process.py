@@ -1,5 +1,11 @@
 """Applying a verified activity: policy, idempotency, then the handler in one transaction
-(shared with concurrent activities through group commit when the node serves)."""
+(shared with concurrent activities through group commit when the node serves).
+
+Nothing here reads the database in the common case: the policy comes from memory
+(``node.policy``) and a replay is recognised by the ``received_activities`` primary key
+inside the write transaction. Only an activity whose ``prepare`` may fetch something is
+looked up first, so a replayed Announce does not refetch the boosted post.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,6 @@ from federation.vocab import Activity
 from node.context import Node, transaction
 from node.db.models import Actor, ReceivedActivity
 from node.inbox.registry import InboxContext, InboxRefusal, handler_for
-from node.policy import refusal_reason
 from node.remote_actors import host_of
 
 log = logging.getLogger(__name__)
@@ -22,22 +27,16 @@ async def process_activity(
     node: Node, activity: Activity, actor: Actor, *, recipient: str | None = None
 ) -> str:
     """Returns a short status word for the 202 body: applied, duplicate or ignored."""
-    async with node.reads() as db:
-        reason = await refusal_reason(
-            db, host_of(actor.uri), default_mode=node.settings.federation_mode
-        )
-        if reason is not None:
-            raise InboxRefusal(403, reason)
-        seen = await db.scalar(
-            select(ReceivedActivity.uri).where(ReceivedActivity.uri == activity.id)
-        )
-    if seen is not None:
-        return "duplicate"
+    reason = await node.policy.refusal_reason(node, host_of(actor.uri))
+    if reason is not None:
+        raise InboxRefusal(403, reason)
     handler = handler_for(activity.type)
     if handler is None:
         raise InboxRefusal(422, f"activity type {activity.type} is not supported")
     prepared = None
     if handler.prepare is not None:
+        if handler.fetches(activity) and await already_received(node, activity.id):
+            return "duplicate"
         prepared = await handler.prepare(node, activity, actor)
     if node.inbox_committer is not None:
         return await node.inbox_committer.submit(activity, actor, handler, prepared)
@@ -48,15 +47,30 @@ async def process_activity(
             ctx = InboxContext(node=node, db=db, activity=activity, actor=actor, prepared=prepared)
             await handler.apply(ctx)
     except IntegrityError:
-        # The same activity arrived twice at once and the other request applied it;
+        # The same activity arrived twice (or at once) and was applied the first time;
         # any other integrity failure is a bug and must surface.
-        async with node.reads() as db:
-            if await db.get(ReceivedActivity, activity.id) is not None:
-                return "duplicate"
+        if await already_received(node, activity.id):
+            return "duplicate"
         raise
+    forget_changed_actor(node, activity, actor)
     if ctx.queued:
         node.delivery_wakeup.set()
     if ctx.notes:
         log.info("inbox %s %s: %s", activity.type, activity.id, "; ".join(ctx.notes))
         return "ignored"
     return "applied"
+
+
+async def already_received(node: Node, activity_id: str) -> bool:
+    async with node.reads() as db:
+        seen = await db.scalar(
+            select(ReceivedActivity.uri).where(ReceivedActivity.uri == activity_id)
+        )
+    return seen is not None
+
+
+def forget_changed_actor(node: Node, activity: Activity, actor: Actor) -> None:
+    """After an actor's Update or Delete of itself committed, its remembered key owner is
+    stale: the next request reads the actor row again."""
+    if activity.type in ("Update", "Delete") and activity.object_id == actor.uri:
+        node.key_owners.forget_actor(actor.uri)

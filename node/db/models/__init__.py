@@ -1,7 +1,7 @@
 """All tables, one module per concept; importing this package registers them all."""
 
 from node.db.models.activities import ReceivedActivity
-from node.db.models.actors import Actor, User
+from node.db.models.actors import Actor, ActorStats, User
 from node.db.models.base import Base
 from node.db.models.circles import Circle, CircleMember, PostCircle, PostRecipient
 from node.db.models.delivery import Delivery, DomainState
@@ -30,6 +30,7 @@ from node.db.models.timelines import TimelineEntry
 
 __all__ = [
     "Actor",
+    "ActorStats",
     "Base",
     "Block",
     "Bookmark",

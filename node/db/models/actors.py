@@ -75,3 +75,27 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ActorStats(Base):
+    """The counters every rendered account shows (Mastodon's ``account_stats``).
+
+    Counting them per request would read every post of every author on a timeline page:
+    with a million posts that is hundreds of milliseconds a page. They are kept by
+    database triggers (migration 0003) on ``posts`` and ``follows``, so every path that
+    writes those tables — services, inbox handlers, cascades — keeps them exact without
+    knowing about them. ``statuses_count`` counts the actor's posts and boosts not
+    deleted; ``last_status_at`` is the newest one's time. An actor without a row has
+    zeros everywhere. Remote actors' follower counts seen here are only the local part;
+    the renderer prefers the peer's own figures when its actor document has them.
+    """
+
+    __tablename__ = "actor_stats"
+
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
+    statuses_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    followers_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    following_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

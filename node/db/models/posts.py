@@ -60,6 +60,8 @@ class Post(Base):
         Index("ix_posts_actor_id_id", "actor_id", "id"),
         Index("ix_posts_in_reply_to_id", "in_reply_to_id"),
         Index("ix_posts_reblog_of_id", "reblog_of_id"),
+        # "which of these posts has this actor boosted": one probe per post on a page
+        Index("ix_posts_actor_id_reblog_of_id", "actor_id", "reblog_of_id"),
         Index("ix_posts_local_audience_id", "local", "audience", "id"),
     )
 

@@ -34,3 +34,8 @@ async def embedded_or_fetched(node: Node, activity: Activity, actor: Actor) -> A
 def authored_by(obj: APObject, actor: Actor) -> bool:
     """An actor may only create or change objects attributed to itself."""
     return obj.attributed_to == actor.uri
+
+
+def object_not_embedded(activity: Activity) -> bool:
+    """``embedded_or_fetched`` fetches only an object sent by id."""
+    return not isinstance(activity.object, dict)

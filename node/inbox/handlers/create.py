@@ -1,15 +1,52 @@
 """Create of a post: stored when it concerns someone here. A Create of a poll vote (a
-named Note answering one of our Questions, as Mastodon sends votes) is counted instead."""
+named Note answering one of our Questions, as Mastodon sends votes) is counted instead.
+
+Plain posts — the bulk of inbox traffic — are stored a whole group-commit batch at a time
+(``apply_many``); votes, polls and anything refused or ignored go through ``apply``.
+"""
 
 from __future__ import annotations
 
-from node.inbox.handlers._objects import authored_by, embedded_or_fetched
+from typing import Any
+
+from federation.vocab import Activity, APObject
+from node.batch_io import BatchIO
+from node.db.models import Actor
+from node.inbox.handlers._objects import authored_by, embedded_or_fetched, object_not_embedded
 from node.inbox.registry import InboxContext, InboxRefusal, handles
-from node.polls import receive_vote, store_remote_poll
+from node.polls import looks_like_vote, receive_vote, store_remote_poll
 from node.remote_posts import POST_TYPES, store_remote_post
+from node.remote_posts_bulk import store_remote_posts
+
+NOT_STORED = "post concerns nobody here: not stored"
 
 
-@handles("Create", prepare=embedded_or_fetched)
+def _plain_post(_activity: Activity, actor: Actor, obj: Any) -> bool:
+    """What ``apply`` would hand straight to ``store_remote_post``, and nothing more."""
+    return (
+        isinstance(obj, APObject)
+        and obj.type in POST_TYPES
+        and authored_by(obj, actor)
+        and obj.poll is None
+        and not looks_like_vote(obj)
+    )
+
+
+async def _apply_many(contexts: list[InboxContext], io: BatchIO) -> None:
+    posts = [(ctx.prepared, ctx.actor) for ctx in contexts]
+    kept = await store_remote_posts(contexts[0].db, io, posts)
+    for ctx, stored in zip(contexts, kept, strict=True):
+        if not stored:
+            ctx.notes.append(NOT_STORED)
+
+
+@handles(
+    "Create",
+    prepare=embedded_or_fetched,
+    fetches=object_not_embedded,
+    batchable=_plain_post,
+    apply_many=_apply_many,
+)
 async def apply(ctx: InboxContext) -> None:
     obj = ctx.prepared
     if obj is None:
@@ -24,6 +61,6 @@ async def apply(ctx: InboxContext) -> None:
         return
     post = await store_remote_post(ctx.db, obj, ctx.actor)
     if post is None:
-        ctx.notes.append("post concerns nobody here: not stored")
+        ctx.notes.append(NOT_STORED)
     elif obj.poll is not None:
         await store_remote_poll(ctx.db, post, obj.poll)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from federation.errors import ValidationError
 from federation.vocab import ACTOR_TYPES, parse_actor
-from node.db.models import Post
-from node.inbox.handlers._objects import authored_by, embedded_or_fetched
+from node.db.models import Actor, Post
+from node.inbox.handlers._objects import authored_by, embedded_or_fetched, object_not_embedded
 from node.inbox.registry import InboxContext, handles
 from node.remote_actors import apply_actor_document
 from node.remote_posts import POST_TYPES, update_remote_post
@@ -22,7 +22,7 @@ async def _prepare(node: Any, activity: Any, actor: Any) -> Any:
     return await embedded_or_fetched(node, activity, actor)
 
 
-@handles("Update", prepare=_prepare)
+@handles("Update", prepare=_prepare, fetches=object_not_embedded)
 async def apply(ctx: InboxContext) -> None:
     prepared = ctx.prepared
     if isinstance(prepared, dict):
@@ -34,7 +34,12 @@ async def apply(ctx: InboxContext) -> None:
         except ValidationError as exc:
             ctx.notes.append(f"unusable actor update: {exc.reason}")
             return
-        actor = await ctx.db.merge(ctx.actor)
+        # Loaded here, not merged: ctx.actor may be a remembered copy (node/key_owners.py)
+        # older than the row, and merging it would write its older fields back.
+        actor = await ctx.db.get(Actor, ctx.actor.id)
+        if actor is None:
+            ctx.notes.append("update of an actor no longer stored ignored")
+            return
         apply_actor_document(actor, doc)
         return
     if prepared is None or prepared.type not in POST_TYPES or not authored_by(prepared, ctx.actor):

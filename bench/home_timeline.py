@@ -23,9 +23,12 @@ The node must also return exactly the posts that query returns, page by page: a 
 wrong answer would not count.
 
 Run alone: ``.venv/bin/python -m bench.home_timeline [-n 500] [--profile [FILE]]
-[--sql-stats [FILE]]``. The first run builds the data set (about two minutes);
-``--build-only`` just builds it. ``--profile`` attaches py-spy to the node during the
-measured requests; ``--sql-stats`` counts the node's SQL statements per request.
+[--sql-stats [FILE]] [--cprofile [FILE]] [--unpinned] [--build-only]``. The first run
+builds the data set (about four minutes); ``--build-only`` just builds it. ``--profile``
+attaches py-spy to the node during the measured requests; ``--sql-stats`` counts the
+node's SQL statements per request; ``--cprofile`` runs the node under cProfile (slower:
+not a figure to quote) and counts Python calls per request; ``--unpinned`` lets the
+server use both cores.
 """
 
 from __future__ import annotations

@@ -122,7 +122,13 @@ async def store_remote_posts(
         kept.append(True)
     if stored:
         io.write(_writes(stored, replies))
-        _sync_reply_counts(db, replies)
+        loaded = _loaded_parents(db, replies)
+        if loaded:
+            await io.flush()  # the new counts are stored before the loaded copies learn them
+            for parent in loaded:
+                set_committed_value(
+                    parent, "replies_count", parent.replies_count + replies[parent.id]
+                )
         events = db.info.setdefault(EVENTS_KEY, [])
         for item in stored:
             _queue_events(events, item)
@@ -224,13 +230,11 @@ def _writes(stored: list[_Stored], replies: dict[int, int]) -> list[Insert | Sta
     ]
 
 
-def _sync_reply_counts(db: AsyncSession, replies: dict[int, int]) -> None:
-    """A parent this session already loaded learns its new count, so that a later
-    ``parent.replies_count += 1`` in the same transaction does not write an old one."""
-    for parent_id, n in replies.items():
-        parent = db.identity_map.get(identity_key(Post, parent_id))
-        if isinstance(parent, Post):
-            set_committed_value(parent, "replies_count", parent.replies_count + n)
+def _loaded_parents(db: AsyncSession, replies: dict[int, int]) -> list[Post]:
+    """Replied-to posts this session already holds: they must learn their new count, or
+    a later ``parent.replies_count += 1`` in the same transaction would write an old one."""
+    held = (db.identity_map.get(identity_key(Post, parent_id)) for parent_id in replies)
+    return [post for post in held if isinstance(post, Post)]
 
 
 def _queue_events(events: list[Event], item: _Stored) -> None:

@@ -52,6 +52,9 @@ async def authenticate(node: Node, request: web.Request, body: bytes) -> Actor:
 async def _fetched_owner(node: Node, signature: RequestSignature) -> Actor:
     """Fetch the key (once for all the requests waiting for it), verify, store."""
     key_id = signature.key_id
+    remembered = node.key_owners.get(key_id)  # stored by a fetch that ended meanwhile
+    if remembered is not None and signature.verify(remembered.key):
+        return remembered.actor
     flight = node.key_owners.fetching.get(key_id)
     if flight is None or time.monotonic() - flight.started > FETCH_REUSE_SECONDS:
         flight = KeyFetch(asyncio.ensure_future(fetch_key_owner(node, key_id)))

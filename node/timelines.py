@@ -101,8 +101,8 @@ RELATED_POSTS = "cercle_related_posts"
 
 def timeline_deferred(entity: Any = Post) -> tuple[Any, ...]:
     """What a rendered timeline never reads — the document as received and the
-    addressing — left unloaded (reading them raises): decoding those JSON columns was a
-    tenth of a page's cost."""
+    addressing — left unloaded (reading them raises): decoding those JSON columns cost
+    ≈ 0.3 ms a page of 40."""
     return tuple(defer(getattr(entity, name), raiseload=True) for name in ("raw", "to", "cc"))
 
 

@@ -121,13 +121,15 @@ class GroupCommitter:
         # Committed: only now may the requests hear 202 and the workers wake up.
         queued = False
         for item, (outcome, ctx) in zip(batch, results, strict=True):
-            if isinstance(outcome, BaseException):
-                item.done.set_exception(outcome)
-                continue
             if ctx is not None:
                 queued = queued or ctx.queued
                 forget_changed_actor(self.node, item.activity, item.actor)
-            item.done.set_result(outcome)
+            if item.done.done():  # its request went away (cancelled): nobody to tell
+                continue
+            if isinstance(outcome, BaseException):
+                item.done.set_exception(outcome)
+            else:
+                item.done.set_result(outcome)
         if queued:
             self.node.delivery_wakeup.set()
 

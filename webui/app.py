@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from node.appkeys import PAGES
 from webui import circle_pages, home, signin
 from webui.keys import TEMPLATES
 from webui.pages import setup_routes
@@ -14,6 +15,7 @@ from webui.templating import Templates
 
 def setup_webui(app: web.Application) -> None:
     app[TEMPLATES] = Templates()
+    app[PAGES] = app[TEMPLATES]
     setup_routes(app)
     signin.setup_routes(app)
     home.setup_routes(app)

@@ -28,7 +28,7 @@ from node.api.errors import ApiError
 from node.api.params import Params, read_params
 from node.api.routing import route
 from node.api.scopes import ALL_SCOPES, TOP_LEVEL
-from node.appkeys import NODE
+from node.appkeys import NODE, PAGES
 from node.db.models import OAuthApp
 from node.oauth import (
     OOB,
@@ -49,7 +49,6 @@ from node.oauth import (
     revoke_token,
 )
 from node.profiles import node_summary
-from webui.keys import TEMPLATES
 
 CSRF_COOKIE = "cercle_oauth_csrf"
 CSRF_FIELD = "csrf_token"
@@ -194,9 +193,7 @@ async def _render(
     request: web.Request, template: str, status: int = 200, **context: Any
 ) -> web.Response:
     summary = await node_summary(request.app[NODE])
-    html = (
-        await request.app[TEMPLATES].get_template(template).render_async(summary=summary, **context)
-    )
+    html = await request.app[PAGES].render(template, summary=summary, **context)
     return web.Response(text=html, content_type="text/html", status=status, headers=PAGE_HEADERS)
 
 

@@ -11,17 +11,14 @@ strings); there are none by default.
 from __future__ import annotations
 
 import json
-import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import webui
 from node.api.auth import require_auth
 from node.api.mastodon.render import Renderer, plain_text
 from node.api.routing import route
@@ -41,7 +38,8 @@ MASTODON_API_LEVEL = 2
 RULES_KEY = "rules"
 ACTIVE_DAYS = 30  # as NodeInfo's activeMonth, so both documents give the same number
 ACTIVITY_WEEKS = 12
-STATIC = Path(webui.__file__).parent / "static"
+#: The default avatar served by the web UI at /static/avatar.png (120x120 PNG).
+DEFAULT_AVATAR_SIZE = "120x120"
 
 LIMITS: dict[str, Any] = {
     "accounts": {"max_featured_tags": 10},
@@ -79,19 +77,6 @@ class InstanceFacts:
     contact_email: str
     contact_account: dict[str, Any] | None
     rules: list[dict[str, str]]
-
-
-def png_size(path: Path) -> str | None:
-    """``WxH`` read from a PNG header, for the ``icon`` entries."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(24)
-    except OSError:
-        return None
-    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
-        return None
-    width, height = struct.unpack(">II", head[16:24])
-    return f"{width}x{height}"
 
 
 def streaming_url(settings: Settings) -> str:
@@ -174,7 +159,7 @@ async def instance_v2(request: web.Request) -> web.Response:
     node = request.app[NODE]
     facts = await gather_facts(node)
     base = node.settings.base_url
-    icon_size = png_size(STATIC / "avatar.png")
+    icon_size = DEFAULT_AVATAR_SIZE
     return web.json_response(
         {
             "domain": node.settings.domain,

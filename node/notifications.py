@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,22 +27,9 @@ def is_notifiable(owner: Actor, from_actor_id: int) -> bool:
 
 
 def _mutes_notifications() -> ColumnElement[bool]:
+    """A mute that silences notifications (node/remote_posts_bulk.py asks the same in SQL
+    for a whole inbox batch)."""
     return and_(Mute.notifications, or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()))
-
-
-async def muted_pairs(db: AsyncSession, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which ``(owner_id, from_actor_id)`` pairs are muted for notifications: one query for
-    a whole inbox batch (``node.remote_posts_bulk``) instead of one per notification."""
-    if not pairs:
-        return set()
-    owners = {owner for owner, _ in pairs}
-    causes = {cause for _, cause in pairs}
-    rows = await db.execute(
-        select(Mute.actor_id, Mute.target_id).where(
-            Mute.actor_id.in_(owners), Mute.target_id.in_(causes), _mutes_notifications()
-        )
-    )
-    return {(owner, cause) for owner, cause in rows} & set(pairs)
 
 
 async def notify(

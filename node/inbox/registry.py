@@ -86,10 +86,12 @@ def handles(
     ``apply_many`` applies, in one go, consecutive activities of a group-commit batch for
     which ``batchable`` is true: same stored rows, notifications and live events as
     ``apply`` on each in turn, with a few statements for all of them, sent through the
-    ``BatchIO`` it is given (node/batch_io.py). It gets the contexts of activities not
-    received before (their ``received_activities`` rows are among the io's deferred
-    writes) and reports like ``apply`` through each context's ``notes`` and ``queued``;
-    if it raises, its writes are rolled back and each activity goes through ``apply``.
+    ``BatchIO`` it is given (node/batch_io.py); ``ctx.db`` then only collects live
+    events and must run no statement (it may be a session without a connection). It
+    gets the contexts of activities not received before (their ``received_activities``
+    rows are among the io's pending writes) and reports like ``apply`` through each
+    context's ``notes`` and ``queued``; if it raises, its writes are rolled back and
+    each activity goes through ``apply``.
     """
 
     def register(fn: Apply) -> Apply:

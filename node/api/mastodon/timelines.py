@@ -20,13 +20,15 @@ from node.context import Node
 from node.db.models import Actor, Post
 from node.lists import list_member_ids, owned_list
 from node.timelines import home_page, list_page, public_page, tag_page
+from node.visibility import visible_posts
 
 
 async def _respond(
     request: web.Request, node: Node, viewer: Actor | None, posts: list[Post]
 ) -> web.Response:
     async with node.reads() as db:
-        body = await Renderer(node, db, viewer).statuses(posts)
+        shown = await visible_posts(db, viewer, posts)
+        body = await Renderer(node, db, viewer).statuses(shown)
     return paged_response(request, body, [p.id for p in posts])
 
 
@@ -43,7 +45,10 @@ async def home(request: web.Request) -> web.Response:
             since_id=page.since_id,
             min_id=page.min_id,
         )
-        body = await Renderer(node, db, me).statuses(posts)
+        # Entries were written at post time; visibility is decided again at read time
+        # (a follow or a partnership may have ended since).
+        shown = await visible_posts(db, me, posts)
+        body = await Renderer(node, db, me).statuses(shown)
     return paged_response(request, body, [p.id for p in posts])
 
 
@@ -95,7 +100,10 @@ async def user_list(request: web.Request) -> web.Response:
         owned = await owned_list(db, me.id, list_id)
         members = await list_member_ids(db, owned.id)
         posts = await list_page(db, me.id, members, page, replies_policy=owned.replies_policy)
-        body = await Renderer(node, db, me).statuses(posts)
+        # Entries were written at post time; visibility is decided again at read time
+        # (a follow or a partnership may have ended since).
+        shown = await visible_posts(db, me, posts)
+        body = await Renderer(node, db, me).statuses(shown)
     return paged_response(request, body, [p.id for p in posts])
 
 

@@ -7,7 +7,7 @@ DEV_ENV := CERCLE_DEV=1 CERCLE_DOMAIN=127.0.0.1:8080 CERCLE_DATA_DIR=$(CURDIR)/d
 # Two cores: two test workers.
 TEST_WORKERS ?= 2
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Cercle needs Python 3.11 or newer")'
@@ -30,6 +30,10 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Ten minutes of load on three nodes (a restart, a failing peer), then the drain: ~13 min; stops by itself.
+soak: $(STAMP)
+	CERCLE_SOAK_SECONDS=600 $(BIN)/pytest -q -s -p no:randomly --timeout 1200 tests/soak
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -3,7 +3,7 @@
 Each benchmark is bounded (seconds to about a minute) and stops by itself. They run one
 after another, never together: the machine has two cores and each benchmark decides what
 runs on which. ``python -m bench crypto memory`` runs only the ones named (crypto, memory,
-sql, ingest, home).
+sql, ingest, home, fanout, scale, group).
 """
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import crypto_rates, home_timeline, idle_memory, inbox_ingest, sql_roundtrip
+from bench import (
+    crypto_rates,
+    fanout,
+    group_fanout,
+    home_timeline,
+    idle_memory,
+    inbox_ingest,
+    scale_pg,
+    sql_roundtrip,
+)
 from bench.common import Figure, format_table, machine_line
 
 BENCHMARKS: dict[str, tuple[str, Callable[[], list[Figure]]]] = {
@@ -21,6 +30,9 @@ BENCHMARKS: dict[str, tuple[str, Callable[[], list[Figure]]]] = {
     "sql": ("one SQL statement through each database layer", sql_roundtrip.run),
     "ingest": ("inbox ingest: real node, bare pipeline, null handler", inbox_ingest.run),
     "home": ("home timeline over 1,000,000 posts (builds its data set once)", home_timeline.run),
+    "fanout": ("delivery fan-out to loopback receivers vs. the RSA sign rate", fanout.run),
+    "scale": ("ingest and fan-out with 1 and 2 processes on PostgreSQL", scale_pg.run),
+    "group": ("a post to a group of 2,000 members on 200 nodes", group_fanout.run),
 }
 
 

@@ -15,7 +15,7 @@ the same way in the same run: the floor of "Python + aiohttp", below which no Ce
 optimisation can go.
 
 Run alone: ``.venv/bin/python -m bench.idle_memory [--imports]``; ``--imports`` also
-prints how much resident memory each library import adds, to show where it goes.
+prints how much resident memory ``cercle serve``'s imports add, package by package.
 """
 
 from __future__ import annotations
@@ -60,59 +60,98 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
-# What `cercle serve` imports, heaviest libraries first, then Cercle itself.
-IMPORT_STEPS = (
-    "aiohttp.web",
-    "cryptography.hazmat.primitives.asymmetric.rsa",
-    "sqlalchemy.orm",
-    "sqlalchemy.ext.asyncio",
-    "aiosqlite",
-    "alembic.command",
-    "pyld.jsonld",
-    "jinja2",
-    "nh3",
-    "argon2",
-    "federation.vocab",
-    "node.app",
-    "node.cli",
-)
+# What `cercle serve` imports: the CLI, then the application factory (its lifecycle
+# imports nothing more before the first request).
+IMPORT_ROOTS = ("node.cli", "node.app")
+# Cercle's own packages are shown a level deeper (node.db, webui.admin_pages, ...).
+OWN_PACKAGES = ("node", "federation", "webui")
+IMPORT_TOP = 30
 IMPORT_PROBE = """
-import importlib, sys
+import collections, importlib, importlib.abc, sys
 
 def rss():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+own = collections.Counter()
+stack = []
+
+class Measured(importlib.abc.Loader):
+    # Runs a module's code and charges it the RSS it added, minus its own imports'.
+    def __init__(self, inner):
+        self.inner = inner
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+    def exec_module(self, module):
+        stack.append([module.__name__, rss(), 0.0])
+        try:
+            self.inner.exec_module(module)
+        finally:
+            name, start, children = stack.pop()
+            added = rss() - start
+            own[name] += added - children
+            if stack:
+                stack[-1][2] += added
+
+class Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = Measured(spec.loader)
+                return spec
+        return None
 
 print(f"interpreter\t{rss():.1f}")
-for name in sys.argv[1:]:
-    before = rss()
+sys.meta_path.insert(0, Finder())
+for name in sys.argv[2:]:
     importlib.import_module(name)
-    print(f"{name}\t{rss() - before:.1f}")
+own_packages = tuple(sys.argv[1].split(","))
+by_package = collections.Counter()
+for name, megabytes in own.items():
+    parts = name.split(".")
+    by_package[".".join(parts[:2]) if parts[0] in own_packages else parts[0]] += megabytes
+for name, megabytes in by_package.most_common():
+    print(f"{name}\t{megabytes:.2f}")
+print(f"modules\t{len(sys.modules)}")
 print(f"total\t{rss():.1f}")
 """
 
 
 def import_breakdown() -> str:
-    """RSS added by each import, in the order ``cercle serve`` would pay it.
+    """RSS that ``cercle serve``'s imports add, by package, heaviest first.
 
-    An import already pulled in by an earlier step costs nothing later, so read the list
-    top to bottom: it says what each step adds, not what each library weighs alone.
+    Each module is charged what RSS grew while its own code ran, not counting the
+    modules it imported (those are charged to themselves), and modules are summed by
+    top-level package (Cercle's own by sub-package). Memory is handed out in pages and
+    arenas, so a small module can be charged for a neighbour's allocation: read the
+    order of magnitude, and confirm a suspect by importing it alone.
     """
     out = subprocess.run(
-        [PYTHON, "-c", IMPORT_PROBE, *IMPORT_STEPS],
+        [PYTHON, "-c", IMPORT_PROBE, ",".join(OWN_PACKAGES), *IMPORT_ROOTS],
         cwd=REPO_ROOT,
         env=child_env(),
         capture_output=True,
         text=True,
         check=True,
-        timeout=60,
+        timeout=120,
     ).stdout
-    lines = ["RSS added by each import (MB), in order:"]
-    for line in out.splitlines():
-        name, _, megabytes = line.partition("\t")
-        lines.append(f"  {float(megabytes):6.1f}  {name}")
+    rows = [line.partition("\t")[::2] for line in out.splitlines()]
+    values = dict(rows)
+    packages = [(n, v) for n, v in rows if n not in ("interpreter", "modules", "total")]
+    lines = [
+        f"RSS added by the imports of `cercle serve` ({', '.join(IMPORT_ROOTS)}), by package "
+        f"(MB; {values['modules']} modules in all):",
+        f"  {float(values['interpreter']):6.1f}  interpreter",
+    ]
+    shown = packages[:IMPORT_TOP]
+    lines += [f"  {float(v):6.1f}  {n}" for n, v in shown]
+    rest = sum(float(v) for _, v in packages[IMPORT_TOP:])
+    lines.append(f"  {rest:6.1f}  {len(packages) - len(shown)} other packages")
+    lines.append(f"  {float(values['total']):6.1f}  total after the imports")
     return "\n".join(lines)
 
 
@@ -273,7 +312,7 @@ def _seconds(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--imports", action="store_true", help="also show the RSS each import adds")
+    parser.add_argument("--imports", action="store_true", help="also show the RSS that imports add")
     args = parser.parse_args()
     print(machine_line())
     print(format_table(run()))

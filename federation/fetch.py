@@ -3,8 +3,9 @@
 ``make_client_session`` builds the one ``aiohttp.ClientSession`` the node uses for all
 server-to-server traffic. Its guards apply to every request made through it, fetches and
 deliveries alike: the resolver refuses host names that resolve to internal addresses (at
-connect time, so DNS rebinding fails), and a request hook runs ``check_url`` on every URL,
-which covers literal IP hosts that aiohttp connects to without resolving.
+connect time, so DNS rebinding fails), and request hooks run ``check_url`` on every URL and
+every redirect target, which covers literal IP hosts that aiohttp connects to without
+resolving.
 
 ``Fetcher`` adds what fetching ActivityPub documents needs on top: an HTTP signature on each
 GET (Mastodon's authorised-fetch mode demands one), redirects followed by hand so each hop
@@ -55,8 +56,21 @@ def make_client_session(*, allow_loopback: bool, user_agent: str) -> aiohttp.Cli
     ) -> None:
         check_url(params.url, allow_loopback=allow_loopback)
 
+    async def guard_redirect(
+        _session: aiohttp.ClientSession,
+        _ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestRedirectParams,
+    ) -> None:
+        # aiohttp reports ``on_request_start`` once per request, not once per hop: a caller
+        # that lets the session follow redirects would otherwise reach a literal internal
+        # IP (those never go through the resolver). Raising here stops before the next hop.
+        location = params.response.headers.get("Location") or params.response.headers.get("URI")
+        if location:
+            check_url(_redirect_target(str(params.url), location), allow_loopback=allow_loopback)
+
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(guard)
+    trace.on_request_redirect.append(guard_redirect)
     connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow_loopback=allow_loopback))
     return aiohttp.ClientSession(
         connector=connector,
@@ -180,7 +194,8 @@ class Fetcher:
             )
         try:
             doc = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: "[[[[..." nested past the interpreter's limit fits in the cap.
             raise FetchError(f"{response.url} sent invalid JSON: {exc}") from exc
         if not isinstance(doc, dict):
             raise FetchError(f"{response.url} sent JSON that is not an object")

@@ -8,7 +8,7 @@ re-discovered from its actor. The SSRF guard is the session's (see ``make_client
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -56,6 +56,16 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
+@functools.lru_cache(maxsize=8)
+def _total_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """aiohttp's own deadline for the whole exchange (connect, send, answer, error body).
+
+    It replaces an ``asyncio.timeout`` around the request: aiohttp arms its session timer
+    on every request anyway, so a second timer per delivery was pure overhead. One
+    immutable object per distinct value, not one per request."""
+    return aiohttp.ClientTimeout(total=seconds)
+
+
 async def _read_error_text(response: aiohttp.ClientResponse) -> str:
     """At most ``ERROR_BODY_BYTES`` of the answer, on one line, for logs and the admin UI."""
     chunks: list[bytes] = []
@@ -89,16 +99,19 @@ async def deliver(
         private_key=signer.private_key,
     )
     try:
-        async with asyncio.timeout(timeout):
-            async with session.post(
-                inbox_url, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if 200 <= response.status < 300:
-                    return DeliveryOutcome(response.status, retry_after, None)
-                text = await _read_error_text(response)
-                error = f"HTTP {response.status}" + (f": {text}" if text else "")
-                return DeliveryOutcome(response.status, retry_after, error)
+        async with session.post(
+            inbox_url,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=_total_timeout(timeout),
+        ) as response:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if 200 <= response.status < 300:
+                return DeliveryOutcome(response.status, retry_after, None)
+            text = await _read_error_text(response)
+            error = f"HTTP {response.status}" + (f": {text}" if text else "")
+            return DeliveryOutcome(response.status, retry_after, error)
     except UnsafeURLError as exc:
         return DeliveryOutcome(None, None, exc.reason, permanent=True)
     except aiohttp.InvalidURL as exc:

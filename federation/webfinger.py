@@ -108,7 +108,9 @@ def _template_from_host_meta(body: bytes) -> str | None:
     if text.startswith(b"{"):
         try:
             links = json.loads(text).get("links", [])
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
+            return None
+        if not isinstance(links, list):  # {"links": 0} (tests/fuzz/test_webfinger_fuzz.py)
             return None
         templates = [
             link.get("template")

@@ -15,6 +15,7 @@ from node.db.models import Actor, Block, MediaAttachment, Pin, Post, PostTag, Us
 from node.delivery.queue import enqueue, inboxes_for
 from node.errors import Conflict, Invalid, NotFound
 from node.follows import Page, accept_all_pending, follower_actors
+from node.identity.audit import record_audit
 from node.keys import new_actor_keys
 from node.passwords import hash_password
 from node.text import render_text
@@ -106,6 +107,7 @@ async def create_user(
     )
     db.add(user)
     await db.flush()
+    record_audit(db, "user.created", target=name, detail={"admin": admin})
     return user
 
 
@@ -147,6 +149,8 @@ async def set_disabled(db: AsyncSession, username: str, disabled: bool = True) -
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"unknown user {username!r}")
+    if row.disabled != disabled:
+        record_audit(db, "user.suspended" if disabled else "user.reactivated", target=username)
     row.disabled = disabled
     return row
 

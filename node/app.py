@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from node.ap import routes as ap_routes
 from node.ap import wellknown
+from node.ap.fetch_policy import fetch_policy_middleware
 from node.api.middleware import api_middleware
 from node.api.setup import setup_api
 from node.appkeys import NODE
@@ -19,9 +20,12 @@ from node.bootstrap import INITIALISED_KEY, app_actor
 from node.context import Node, open_node
 from node.db.migrate import is_up_to_date
 from node.db.models import NodeSetting
+from node.delivery.orphans import release_orphans
 from node.delivery.worker import run_forever
+from node.events_pg import start_relay
 from node.gc_tuning import tune_for_serving
 from node.inbox.group_commit import GroupCommitter
+from node.ops.http import ops_middleware, setup_ops
 from node.polls import run_poll_closer
 from node.settings import Settings
 from webui import setup_webui
@@ -75,7 +79,8 @@ def create_app(
 ) -> web.Application:
     """``workers=False`` serves HTTP only (``cercle serve --no-workers``)."""
     app = web.Application(
-        middlewares=[json_errors, api_middleware], client_max_size=settings.max_body_bytes
+        middlewares=[ops_middleware, json_errors, api_middleware, fetch_policy_middleware],
+        client_max_size=settings.max_body_bytes,
     )
     the_node = node or open_node(settings)
     app[NODE] = the_node
@@ -89,8 +94,12 @@ def create_app(
         await the_node.start_http(signer_actor)
         the_node.inbox_committer = GroupCommitter(the_node)
         the_node.inbox_committer.start()
+        # On PostgreSQL, live events cross to the node's other processes.
+        relay = await start_relay(the_node.settings.database_url, the_node.events)
         tune_for_serving()
         stop = asyncio.Event()
+        if workers:  # a killed predecessor's claimed rows go back to the queue at once
+            await release_orphans(the_node)
         tasks = (
             [
                 asyncio.create_task(run_forever(the_node, stop=stop), name="delivery"),
@@ -113,9 +122,12 @@ def create_app(
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            if relay is not None:
+                await relay.close()
             await the_node.close()
 
     app.cleanup_ctx.append(lifecycle)
+    setup_ops(app)
     wellknown.setup_routes(app)
     ap_routes.setup_routes(app)
     setup_api(app, rate_limit=settings.api_rate_limit)

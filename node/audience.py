@@ -114,11 +114,14 @@ def addressing(
     mentioned_uris: Iterable[str] = (),
     partner_org_uris: Iterable[str] = (),
     group_uri: str | None = None,
+    group_public: bool = False,
 ) -> tuple[list[str], list[str]]:
     """``(to, cc)`` of an outgoing post, as Mastodon addresses the same visibility.
 
-    Circle posts are addressed by ``circle_bto`` (their recipients never appear in to/cc);
-    organisation posts are never federated, so they are addressed to nobody.
+    Circle posts name none of their recipients (they go to each one's personal inbox);
+    organisation posts are never federated, so they are addressed to nobody. A post in a
+    public group is also addressed to the public, so that servers that know nothing of
+    groups (Mastodon) show the group's boost of it.
     """
     mentioned = list(dict.fromkeys(mentioned_uris))
     if audience == PUBLIC_AUDIENCE:
@@ -136,7 +139,7 @@ def addressing(
     if audience == GROUP:
         if group_uri is None:
             raise ValueError("a group post needs its group")
-        return [group_uri], mentioned
+        return [group_uri], [PUBLIC, *mentioned] if group_public else mentioned
     raise ValueError(f"unknown audience {audience!r}")
 
 
@@ -157,12 +160,14 @@ def audience_from_addressing(
     """
     to_list, cc_list = list(to), list(cc)
     everyone = to_list + cc_list
+    groups = set(group_uris)
+    if groups and (groups & set(to_list) or groups & set(audience_field)):
+        return GROUP
     if any(is_public(a) for a in to_list):
         return PUBLIC_AUDIENCE
     if any(is_public(a) for a in cc_list):
         return UNLISTED
-    groups = set(group_uris)
-    if groups and (groups & set(everyone) or groups & set(audience_field)):
+    if groups & set(cc_list):
         return GROUP
     if followers_url and followers_url in everyone:
         return FOLLOWERS

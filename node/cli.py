@@ -7,11 +7,10 @@ import asyncio
 import importlib
 import json
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 from sqlalchemy import select
@@ -24,6 +23,8 @@ from node.bootstrap import app_actor, initialise
 from node.context import Node, open_node, transaction
 from node.db.migrate import is_up_to_date, upgrade
 from node.errors import CercleError
+from node.events_pg import start_relay
+from node.identity.audit import acting_as, cli_actor
 from node.settings import ConfigError, Settings, load_settings
 
 EXIT_ERROR = 1
@@ -60,7 +61,13 @@ async def _with_node(
         if http:
             async with node.reads() as db:
                 await node.start_http(await app_actor(db, node))
-        return await work(node)
+        # On PostgreSQL, what a command changes reaches streaming clients of `serve`.
+        relay = await start_relay(settings.database_url, node.events)
+        try:
+            return await work(node)
+        finally:
+            if relay is not None:
+                await relay.close()
     finally:
         await node.close()
 
@@ -145,30 +152,37 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     _require_database(settings)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from node.logging_setup import JsonAccessLogger, configure_logging
+
+    configure_logging(args.log_format)
     app = create_app(settings, workers=not args.no_workers)
     print(f"serving {settings.base_url} on http://{args.host}:{args.port}", flush=True)
     web.run_app(
-        app, host=args.host, port=args.port, print=None, access_log=None, shutdown_timeout=10
+        app,
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None if args.no_access_log else logging.getLogger("cercle.access"),
+        access_log_class=JsonAccessLogger,
+        shutdown_timeout=10,
     )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Delivery workers alone, for nodes that run web and workers apart."""
-    from node.delivery.worker import run_forever
+    from datetime import timedelta
+
+    from node.logging_setup import configure_logging
+    from node.ops.worker_process import run_worker
 
     settings = _settings()
-    logging.basicConfig(level=logging.INFO)
+    if args.lease < 5 or args.concurrency < 1:
+        raise CommandError("--lease must be at least 5 seconds and --concurrency at least 1")
+    configure_logging(args.log_format)
 
     async def work(node: Node) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await run_forever(node, stop=stop)
+        await run_worker(node, lease=timedelta(seconds=args.lease), concurrency=args.concurrency)
 
     asyncio.run(_with_node(settings, work, http=True))
     return 0
@@ -325,17 +339,23 @@ def cmd_federation(args: argparse.Namespace) -> int:
 
 
 def cmd_domain(args: argparse.Namespace) -> int:
-    from node.policy import set_domain_block
+    from node.policy import set_domain_allowed, set_domain_block
 
     settings = _settings()
     domain = args.domain.strip().lower()
     if not domain or "/" in domain or " " in domain:
         raise CommandError(f"invalid domain {args.domain!r}: give a host name, e.g. spam.example")
 
+    verb = args.domain_command
+
     async def work(node: Node) -> None:
         async with transaction(node) as db:
-            await set_domain_block(db, domain, args.domain_command == "block")
-        print(f"{domain}: {'blocked' if args.domain_command == 'block' else 'unblocked'}")
+            if verb in ("block", "unblock"):
+                await set_domain_block(db, domain, verb == "block")
+            else:
+                await set_domain_allowed(db, domain, verb == "allow")
+        done = {"block": "blocked", "unblock": "unblocked", "allow": "allowed"}
+        print(f"{domain}: {done.get(verb, 'no longer allowed')}")
 
     asyncio.run(_with_node(settings, work))
     return 0
@@ -347,11 +367,25 @@ def cmd_domain(args: argparse.Namespace) -> int:
 #: Modules that add their own sub-commands: each has ``register(subparsers)`` that adds
 #: parsers whose ``func`` takes the parsed args and returns an exit status. They keep a
 #: feature's commands next to its services instead of growing this file without end.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "node.cli_ops",
+    "node.cli_places",
+    "node.cli_digest",
+    "node.cli_identity",
+    "node.moderation.cli",
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes end like every other failure: one line on stderr, non-zero exit
+    (``--help`` still prints the whole usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"cercle: error: {self.prog.removeprefix('cercle ')}: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cercle", description="Cercle node administration")
+    parser = OneLineParser(prog="cercle", description="Cercle node administration")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("init", help="create the node: database, actors, first admin")
@@ -372,9 +406,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--no-workers", action="store_true", help="do not run delivery workers here")
+    p.add_argument("--no-access-log", action="store_true", help="no log line per request")
+    p.add_argument("--log-format", choices=("json", "text"), help="default: json")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run delivery workers only")
+    p.add_argument(
+        "--lease",
+        type=float,
+        default=300,
+        help="seconds a claimed delivery stays this worker's before others may retry it",
+    )
+    p.add_argument("--concurrency", type=int, default=16, help="deliveries sent at once")
+    p.add_argument("--log-format", choices=("json", "text"), help="default: json")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("user", help="manage local accounts")
@@ -421,9 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("mode", nargs="?", choices=("open", "partners", "closed"))
     p.set_defaults(func=cmd_federation)
 
-    p = sub.add_parser("domain", help="block or unblock a remote domain")
+    p = sub.add_parser(
+        "domain",
+        help="block or unblock a remote domain; allow or disallow one in partners mode",
+    )
     dsub = p.add_subparsers(dest="domain_command", required=True)
-    for verb in ("block", "unblock"):
+    for verb in ("block", "unblock", "allow", "disallow"):
         dsub.add_parser(verb).add_argument("domain")
     p.set_defaults(func=cmd_domain)
 
@@ -435,7 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        # Changes made from the console are audited as ``cli:<login>``.
+        with acting_as(cli_actor()):
+            return int(args.func(args) or 0)
     except (CommandError, NodeNotReady, ConfigError) as exc:
         message = str(exc)
     except CercleError as exc:

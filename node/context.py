@@ -20,6 +20,7 @@ from federation.signatures.keys import load_public_key_pem
 from node.db.engine import make_engine, make_sessionmaker
 from node.db.models import Actor
 from node.events import EventBus, take_events
+from node.inbox.rate_limit import InboxLimits
 from node.key_owners import KeyOwnerCache
 from node.keys import signer_for
 from node.policy import POLICY_CHANGED, PolicyCache
@@ -45,6 +46,8 @@ class Node:
     #: in-memory answers the inbox needs per request (see node/key_owners.py, node/policy.py)
     key_owners: KeyOwnerCache = field(default_factory=KeyOwnerCache)
     policy: PolicyCache = field(default_factory=PolicyCache)
+    #: inbox abuse limits, built from ``[inbox_limits]`` on first use (node/inbox/rate_limit.py)
+    inbox_limits: InboxLimits | None = None
     _signers: dict[int, Signer] = field(default_factory=dict)
     _public_keys: dict[str, Any] = field(default_factory=dict)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import NamedTuple
 
@@ -46,6 +46,9 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        #: set on PostgreSQL to carry events to the node's other processes
+        #: (node/events_pg.py); SQLite's single process needs nothing more
+        self.forward: Callable[[list[Event]], None] | None = None
 
     def publish(self, event: Event) -> None:
         for queue in list(self._subscribers.get(event.stream, ())):
@@ -56,6 +59,8 @@ class EventBus:
     def publish_all(self, events: list[Event]) -> None:
         for event in events:
             self.publish(event)
+        if events and self.forward is not None:
+            self.forward(events)
 
     @asynccontextmanager
     async def subscribe(self, streams: list[str]) -> AsyncIterator[asyncio.Queue[Event]]:

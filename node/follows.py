@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.ap.documents import follow_activity, respond_activity, undo_activity
 from node.context import Node, transaction
-from node.db.models import Actor, Follow
+from node.db.models import Actor, Follow, GroupInvitation
 from node.db.models.follows import ACCEPTED, PENDING
 from node.delivery.queue import enqueue
 from node.errors import Invalid, NotFound
@@ -34,7 +34,7 @@ async def follow(node: Node, follower: Actor, target: Actor) -> Follow:
         )
         db.add(row)
         if target.local:
-            if not target.manually_approves:
+            if not target.manually_approves or await _invited(db, target, follower):
                 row.state = ACCEPTED
             kind = "follow" if row.state == ACCEPTED else "follow_request"
             await notify(db, owner=target, kind=kind, from_actor_id=follower.id)
@@ -42,6 +42,18 @@ async def follow(node: Node, follower: Actor, target: Actor) -> Follow:
             await enqueue(db, sender=follower, activity=activity, inboxes=[target.inbox])
     node.delivery_wakeup.set()
     return row
+
+
+async def _invited(db: AsyncSession, target: Actor, follower: Actor) -> bool:
+    """Invited to a group hosted here: joining needs no approval (node/groups.py)."""
+    if target.type != "Group":
+        return False
+    found = await db.scalar(
+        select(GroupInvitation.actor_id).where(
+            GroupInvitation.group_id == target.id, GroupInvitation.actor_id == follower.id
+        )
+    )
+    return found is not None
 
 
 async def find_follow(db: AsyncSession, follower_id: int, followee_id: int) -> Follow | None:

@@ -18,6 +18,8 @@ TYPES = (
     "favourite",
     "poll",
     "update",
+    # Cercle: someone invited the owner to a group (``account`` is the group)
+    "group_invite",
 )
 
 

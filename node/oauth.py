@@ -28,6 +28,7 @@ from node.context import Node, transaction
 from node.db.models import Actor, NodeSetting, OAuthApp, OAuthCode, OAuthToken, User
 from node.db.types import utcnow
 from node.errors import CercleError, Invalid
+from node.identity.audit import audit_now, record_audit
 from node.passwords import verify_password
 
 #: The redirect URI meaning "show the code to the user" (copy-paste into the app).
@@ -295,14 +296,19 @@ async def authenticate_user(node: Node, login: str, password: str) -> tuple[User
     """Sign in with the user name or the e-mail address. Argon2 runs in a worker thread:
     it takes tens of milliseconds the event loop must not lose."""
     login = login.strip()
+    if node.settings.oidc is not None and node.settings.oidc.sso_only:
+        raise LoginRefused("Sign in with your company account: passwords are turned off here.")
     async with node.reads() as db:
         row = await _user_by_login(db, node, login)
     stored = row[0].password_hash if row else _TIMING_HASH
     valid = await asyncio.to_thread(verify_password, stored, password)
     if row is None or not valid:
+        await audit_now(node, "signin.refused", target=login[:255], detail={"why": "password"})
         raise LoginRefused("Wrong user name, e-mail address or password.")
     if row[0].disabled:
+        await audit_now(node, "signin.refused", target=row[1].username, detail={"why": "disabled"})
         raise LoginRefused("This account is disabled: ask an administrator.")
+    await audit_now(node, "signin.password", target=row[1].username, actor=row[1].username)
     return row
 
 
@@ -440,6 +446,19 @@ async def _issue(
     )
     db.add(row)
     await db.flush()
+    username = (
+        await db.scalar(
+            select(Actor.username).join(User, User.actor_id == Actor.id).where(User.id == user_id)
+        )
+        if user_id is not None
+        else None
+    )
+    record_audit(
+        db,
+        "token.granted",
+        target=username or f"app:{app_id}",
+        detail={"app_id": str(app_id), "scopes": scopes},
+    )
     return IssuedToken(
         access_token=access, refresh_token=refresh_token, scopes=scopes, created_at=row.created_at
     )
@@ -508,6 +527,7 @@ async def revoke_token(node: Node, app: OAuthApp, token: str | None) -> None:
             )
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+            record_audit(db, "token.revoked", detail={"token_id": str(row.id)})
 
 
 # --- the authorization page's signing key --------------------------------------------

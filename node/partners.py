@@ -19,6 +19,8 @@ from node.db.models.partners import ACTIVE, ENDED, PROPOSED, REFUSED, REQUESTED
 from node.db.types import utcnow
 from node.errors import CercleError, Invalid, NotFound
 from node.follows import find_follow, follow, respond, unfollow
+from node.identity.audit import record_audit
+from node.policy import POLICY_CHANGED
 from node.remote_actors import get_or_fetch_actor, resolve_account
 from node.settings import host_is_loopback
 
@@ -95,6 +97,7 @@ async def _set_state(db: AsyncSession, org: Actor, state: str) -> Partnership:
     row.state = state
     row.org_actor_id = org.id
     row.updated_at = utcnow()
+    db.info[POLICY_CHANGED] = True  # partners mode talks to partners: its list changed
     return row
 
 
@@ -115,6 +118,7 @@ async def sync_state(db: AsyncSession, ours: Actor, theirs: Actor) -> str | None
     if row is not None and row.state in (ACTIVE, PROPOSED, REQUESTED):
         row.state = ENDED
         row.updated_at = utcnow()
+        db.info[POLICY_CHANGED] = True
     return row.state if row is not None else None
 
 
@@ -126,6 +130,7 @@ async def propose(node: Node, target: str) -> PartnerView:
     async with transaction(node) as db:
         back = await find_follow(db, theirs.id, ours.id)
         state = await sync_state(db, ours, theirs)
+        record_audit(db, "partnership.proposed", target=theirs.domain)
     if back is not None and back.state != ACCEPTED:
         # They had asked us first: proposing is accepting.
         await respond(node, ours, theirs, accept=True)
@@ -156,6 +161,7 @@ async def accept(node: Node, domain: str) -> PartnerView:
     await follow(node, ours, theirs)
     async with transaction(node) as db:
         state = await sync_state(db, ours, theirs)
+        record_audit(db, "partnership.accepted", target=theirs.domain, detail={"state": state})
     return PartnerView(theirs.domain, state or PROPOSED, theirs.uri, theirs.display_name)
 
 
@@ -168,6 +174,7 @@ async def refuse(node: Node, domain: str) -> PartnerView:
     await respond(node, ours, theirs, accept=False)
     async with transaction(node) as db:
         await _set_state(db, theirs, REFUSED)
+        record_audit(db, "partnership.refused", target=theirs.domain)
     return PartnerView(theirs.domain, REFUSED, theirs.uri, theirs.display_name)
 
 
@@ -180,6 +187,7 @@ async def end(node: Node, domain: str) -> PartnerView:
         await respond(node, ours, theirs, accept=False)
     async with transaction(node) as db:
         await _set_state(db, theirs, ENDED)
+        record_audit(db, "partnership.ended", target=theirs.domain)
     return PartnerView(theirs.domain, ENDED, theirs.uri, theirs.display_name)
 
 

@@ -31,11 +31,14 @@ from node.db.models import (
 )
 from node.db.types import utcnow
 from node.delivery.queue import enqueue, inboxes_for
-from node.errors import CercleError, Invalid, NotFound
+from node.errors import CercleError, Forbidden, Invalid, NotFound
 from node.follows import follower_actors
+from node.groups import group_settings, is_member, mentioned_group, relay
+from node.integrity_keys import signed_for_audience
 from node.media import attachment_documents, claim_for_post
 from node.notifications import notify_ids
 from node.partners import partner_org_actors
+from node.places import PlaceSpec, as2_place, place_columns
 from node.polls import PollSpec, new_poll, with_question
 from node.reactions import like as like
 from node.reactions import reblog as reblog
@@ -43,6 +46,7 @@ from node.reactions import unlike as unlike
 from node.reactions import unreblog as unreblog
 from node.remote_actors import resolve_account
 from node.text import parse_text, render_text
+from node.thread_audience import reply_audience
 from node.timelines import (
     add_to_timelines,
     all_local_user_ids,
@@ -133,6 +137,8 @@ async def create_post(
     poll: PollSpec | None = None,
     idempotency: tuple[int, str] | None = None,
     circle_ids: Sequence[int | str] = (),
+    place: PlaceSpec | None = None,
+    group: Actor | None = None,
 ) -> Post:
     """Store a post, put it in local timelines, notify mentioned people and queue its
     delivery, all in one transaction.
@@ -140,7 +146,8 @@ async def create_post(
     ``media_ids`` are the author's unattached uploads (``node.media``), which also go
     into the Note's ``attachment``; ``poll`` makes the post a Question. ``idempotency``
     is ``(user id, Idempotency-Key)``: the same key within an hour returns the post it
-    first made instead of posting twice (a client retrying after a timeout).
+    first made instead of posting twice (a client retrying after a timeout). ``place``
+    is where it was posted from (node/places.py): stored and sent as the Note's location.
     """
     if idempotency is not None:
         existing = await idempotent_post(node, *idempotency)
@@ -166,14 +173,33 @@ async def create_post(
         raise Invalid("a direct post must mention at least one account")
     circle_people: list[Actor] = []
     partner_orgs: list[Actor] = []
+    thread = await reply_audience(node, author, in_reply_to, audience)
+    if thread is not None:  # a reply stays in its thread's audience (node/thread_audience.py)
+        audience, circle_ids = thread.audience, ()
+        circle_people, partner_orgs = thread.readers, thread.partner_orgs
+    group_public = False
     async with node.reads() as db:
-        if audience == aud.CIRCLE:
+        if group is None and thread is None and audience not in (aud.DIRECT, aud.CIRCLE):
+            # Addressing a group from any client: mentioning a group one belongs to.
+            group = await mentioned_group(db, author, mention_actors)
+            if group is not None:
+                audience = aud.GROUP
+        if audience == aud.GROUP:
+            if group is None:
+                raise Invalid("a group post needs the group (group_id)")
+            if not await is_member(db, group.id, author.id):
+                raise Forbidden("you are not a member of this group")
+            settings = await group_settings(db, group.id)
+            group_public = settings is not None and not settings.members_only
+        elif group is not None:
+            raise Invalid("group_id goes with the group audience only")
+        if audience == aud.CIRCLE and thread is None:
             circle_people = await recipients_of(db, author, circle_ids)
             if not circle_people and not mention_actors:
                 raise Invalid("the chosen circles are empty: add people to them first")
         elif circle_ids:
             raise Invalid("circle_id goes with the circle (limited) audience only")
-        if audience == aud.PARTNERS:
+        if audience == aud.PARTNERS and thread is None:
             partner_orgs = await partner_org_actors(db)
 
     post_id = new_id()
@@ -183,6 +209,8 @@ async def create_post(
         followers_url=author.followers_url,
         mentioned_uris=[a.uri for a in mention_actors],
         partner_org_uris=[o.uri for o in partner_orgs],
+        group_uri=group.uri if group is not None else None,
+        group_public=group_public,
     )
     post = Post(
         id=post_id,
@@ -204,6 +232,8 @@ async def create_post(
         tags=tags,
         attachments=[],
         published=utcnow(),
+        **place_columns(as2_place(place) if place is not None else None),
+        group_id=group.id if group is not None else None,
     )
     try:
         async with transaction(node) as db:
@@ -247,10 +277,27 @@ async def create_post(
             )
             if aud.is_federated(audience):
                 recipients = await remote_recipients(
-                    db, author, audience, mention_actors, listed=circle_people, orgs=partner_orgs
+                    db,
+                    author,
+                    audience,
+                    mention_actors,
+                    listed=circle_people,
+                    orgs=partner_orgs,
+                    group=group,
                 )
+                if thread is not None and thread.inboxes is not None:
+                    recipients = thread.inboxes  # the thread's node forwards it to the others
                 activity = with_question(create_activity(post, author), poll_row)
+                activity = signed_for_audience(activity, author, audience)
                 await enqueue(db, sender=author, activity=activity, inboxes=recipients)
+                if group is not None and group.local:
+                    # We host the group: it relays the post to its members elsewhere.
+                    await relay(
+                        db,
+                        group,
+                        activity if not group_public else post.uri,
+                        members_only=not group_public,
+                    )
     except IntegrityError:
         # PostgreSQL: another request with the same key committed first; return its post.
         if idempotency is not None:
@@ -279,6 +326,8 @@ async def _local_audience(
     owners = {author.id} | {a.id for a in mentioned if a.local}
     if post.audience in (aud.ORGANISATION, aud.PARTNERS):
         owners |= set(await all_local_user_ids(db))
+    elif post.audience == aud.GROUP and post.group_id is not None:
+        owners |= set(await local_follower_ids(db, post.group_id))
     elif post.audience not in aud.LISTED_AUDIENCES:
         owners |= set(await local_follower_ids(db, author.id))
     return owners
@@ -292,6 +341,7 @@ async def remote_recipients(
     *,
     listed: Sequence[Actor] = (),
     orgs: Sequence[Actor] = (),
+    group: Actor | None = None,
 ) -> list[str]:
     """The inboxes a post of ``author`` with ``audience`` goes to.
 
@@ -303,8 +353,12 @@ async def remote_recipients(
     if audience == aud.CIRCLE:
         personal = [a.inbox for a in listed if not a.local and a.inbox]
         return list(dict.fromkeys([*personal, *inboxes_for(mentioned)]))
-    actors: list[Actor] = list(mentioned)
-    if audience == aud.PARTNERS:
+    actors: list[Actor] = [a for a in mentioned if a.type != "Group" or not a.local]
+    if audience == aud.GROUP:
+        # To the group's server, which relays it (a group hosted here relays it itself).
+        if group is not None and not group.local and group not in actors:
+            actors.append(group)
+    elif audience == aud.PARTNERS:
         actors += list(orgs)
     elif audience != aud.DIRECT:
         actors += await follower_actors(db, author.id)

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.vocab import APObject
 from node import audience as aud
 from node.db.ids import new_id
-from node.db.models import Actor, Follow, Mention, Post
+from node.db.models import Actor, Follow, Mention, Post, PostRecipient
 from node.db.models.follows import ACCEPTED
 from node.db.types import utcnow
+from node.dbutil import insert_ignore
 from node.notifications import notify
+from node.places import received_place_columns
 from node.text import sanitize_html
 from node.timelines import add_to_timelines, index_public_post, local_follower_ids
 
@@ -92,14 +94,15 @@ def new_post_values(obj: APObject, author: Actor, *, parent_id: int | None) -> d
         "attachments": _attachments(obj),
         "raw": dict(obj.raw),
         "published": published,
+        **received_place_columns(obj),
     }
 
 
 def home_owners(audience: str, target_ids: Iterable[int], follower_ids: Iterable[int]) -> set[int]:
     """Whose home timelines get the post: the local addressees, and the author's local
-    followers unless it is a direct message."""
+    followers unless it is for listed people only (a direct message, a circle post)."""
     owners = set(target_ids)
-    if audience != aud.DIRECT:
+    if audience not in aud.LISTED_AUDIENCES:
         owners.update(follower_ids)
     return owners
 
@@ -111,13 +114,23 @@ def mentioned(obj: APObject, targets: Iterable[Actor]) -> list[Actor]:
 
 
 async def store_remote_post(
-    db: AsyncSession, obj: APObject, author: Actor, *, via: Actor | None = None
+    db: AsyncSession,
+    obj: APObject,
+    author: Actor,
+    *,
+    via: Actor | None = None,
+    audience: str | None = None,
+    also_for: Iterable[int] = (),
 ) -> Post | None:
     """Store ``obj`` when it concerns someone here; returns None when it does not.
 
     ``via`` is a Group that relayed the post (FEP-1b12): its followers here count as its
-    audience too. ``node.remote_posts_bulk`` does the same for many posts at once: a
-    change here must be made there too (tests/federation/test_inbox_batch.py compares).
+    audience too. ``audience`` overrides what the addressing says, for what only the
+    inbox knows (node/inbox/restricted.py): a partner firm's post, a circle post; then
+    ``also_for`` are the local people it is for besides its addressees (everyone here,
+    or the owner of the personal inbox it came to). ``node.remote_posts_bulk`` does the
+    same for many open posts at once: a change here must be made there too
+    (tests/federation/test_inbox_batch.py compares).
     """
     existing = await db.scalar(select(Post).where(Post.uri == obj.id))
     if existing is not None:
@@ -129,22 +142,32 @@ async def store_remote_post(
     followed = await has_local_followers(db, author.id) or (
         via is not None and await has_local_followers(db, via.id)
     )
+    extra = set(also_for)
     if not concerns_someone_here(
-        bool(local_targets), followed, parent is not None and parent.local
+        bool(local_targets) or bool(extra), followed, parent is not None and parent.local
     ):
         return None
     post = Post(**new_post_values(obj, author, parent_id=parent.id if parent else None))
+    if audience is not None:
+        post.audience = audience
     db.add(post)
     await db.flush()
     for target in local_targets:
         db.add(Mention(post_id=post.id, actor_id=target.id))
+    if post.audience == aud.CIRCLE:
+        readers = extra | {t.id for t in local_targets}
+        await insert_ignore(
+            db, PostRecipient.__table__, [{"post_id": post.id, "actor_id": a} for a in readers]
+        )
     if parent is not None:
         parent.replies_count += 1
     followers = await local_follower_ids(db, author.id) if post.audience != aud.DIRECT else []
     if via is not None and post.audience != aud.DIRECT:
         followers += await local_follower_ids(db, via.id)
     await add_to_timelines(
-        db, post.id, home_owners(post.audience, (t.id for t in local_targets), followers)
+        db,
+        post.id,
+        home_owners(post.audience, [*(t.id for t in local_targets), *extra], followers),
     )
     await index_public_post(db, post, obj.hashtags)
     for target in mentioned(obj, local_targets):
@@ -152,14 +175,17 @@ async def store_remote_post(
     return post
 
 
-def update_remote_post(post: Post, obj: APObject) -> None:
+def update_remote_post(post: Post, obj: APObject, *, edited: bool = True) -> None:
+    """Apply a peer's Update; ``edited`` False for one that changed only counts (a
+    poll's), which must not mark the post as edited."""
     post.content = sanitize_html(obj.content or "")
     post.summary = obj.summary or ""
     post.sensitive = bool(obj.sensitive)
     post.attachments = _attachments(obj)
     post.tags = _tags(obj)
     post.raw = dict(obj.raw)
-    post.edited_at = obj.updated or utcnow()
+    if edited:
+        post.edited_at = obj.updated or utcnow()
 
 
 async def delete_posts_of(db: AsyncSession, actor_id: int) -> None:

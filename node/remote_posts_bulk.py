@@ -31,6 +31,7 @@ from node.db.models import Actor, Mention, Notification, Post, PostTag, Timeline
 from node.db.models.follows import ACCEPTED
 from node.db.types import UTCDateTime, utcnow
 from node.events import EVENTS_KEY, Event
+from node.followed_tags import feed_tag_followers_bulk
 from node.notifications import is_notifiable
 from node.remote_posts import (
     addressees,
@@ -122,6 +123,7 @@ async def store_remote_posts(
         kept.append(True)
     if stored:
         io.write(_writes(stored, replies))
+        await feed_tag_followers_bulk(db, io, [(s.values, s.tags, s.owners) for s in stored])
         loaded = _loaded_parents(db, replies)
         if loaded:
             await io.flush()  # the new counts are stored before the loaded copies learn them

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from node.identity.config import OidcSettings, check_oidc, load_oidc
+from node.smtp import SmtpSettings, check_smtp, load_smtp
+
 SOFTWARE_NAME = "cercle"
 SOFTWARE_VERSION = "0.1.0"
 
@@ -52,6 +55,10 @@ class Settings:
     max_body_bytes: int = 1_000_000
     #: client-API requests per client per 5 minutes (Mastodon's default)
     api_rate_limit: int = 300
+    #: company sign-in (OpenID Connect); None when no issuer is configured
+    oidc: OidcSettings | None = None
+    #: outgoing e-mail (the weekly digest, node/smtp.py); None when no host is configured
+    smtp: SmtpSettings | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -81,6 +88,10 @@ class Settings:
             )
         if self.federation_mode not in {"open", "partners", "closed"}:
             raise ConfigError(f"unknown federation mode {self.federation_mode!r}")
+        if self.oidc is not None and (problem := check_oidc(self.oidc)):
+            raise ConfigError(problem)
+        if self.smtp is not None and (problem := check_smtp(self.smtp)):
+            raise ConfigError(problem)
 
 
 def load_settings(
@@ -119,6 +130,8 @@ def load_settings(
         delivery_workers=int(pick("delivery_workers", 4)),
         max_body_bytes=int(pick("max_body_bytes", 1_000_000)),
         api_rate_limit=int(pick("api_rate_limit", 300)),
+        oidc=load_oidc(pick),
+        smtp=load_smtp(pick),
         extra={k: v for k, v in file_values.items() if not isinstance(v, str | int | bool)},
     )
     return settings

@@ -2,17 +2,19 @@
 and list timelines, and the notifications timeline — each paged the way Mastodon pages.
 
 Every reader here takes a keyset ``Page`` over time-sortable ids, so a page is an index
-range scan whatever the size of the tables; visibility is settled by construction (home
-and list entries were written for their owner; public and hashtag timelines hold only
-public posts), so no per-post check is needed on these paths.
+range scan whatever the size of the tables. Home and list entries were written for their
+owner, and public and hashtag timelines hold only public posts; the client API still
+decides visibility again when it reads a page (node.visibility), since a follow or a
+partnership may have ended since an entry was written.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy import Select, bindparam, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
@@ -28,10 +30,14 @@ from node.db.models import (
     User,
 )
 from node.db.models.follows import ACCEPTED
+from node.db.one_hop import Reads
+from node.db.rows import POST_COLUMNS, PostRow
 from node.dbutil import insert_ignore
 from node.errors import NotFound
 from node.events import queue_event
+from node.followed_tags import feed_tag_followers
 from node.follows import Page, fetch_page
+from node.moderation.state import hidden_from_public
 
 
 async def local_follower_ids(db: AsyncSession, actor_id: int) -> list[int]:
@@ -61,6 +67,7 @@ async def index_public_post(db: AsyncSession, post: Post, hashtags: Iterable[str
     """Hashtag index rows, and live events for the public and hashtag streams."""
     tags = sorted({t.lower().lstrip("#") for t in hashtags if t})
     await insert_ignore(db, PostTag.__table__, [{"tag": t, "post_id": post.id} for t in tags])
+    await feed_tag_followers(db, post.id, post.audience, post.reblog_of_id is not None, tags)
     if post.audience != aud.PUBLIC_AUDIENCE or post.reblog_of_id is not None:
         return
     where = "local" if post.local else "remote"
@@ -95,35 +102,11 @@ async def announce_deletion(db: AsyncSession, post: Post) -> None:
         queue_event(db, "delete", f"public:{'local' if post.local else 'remote'}", post.id)
 
 
-#: ``session.info`` key of the posts ``home_page`` loaded beside its page.
-RELATED_POSTS = "cercle_related_posts"
-
-
-def timeline_deferred(entity: Any = Post) -> tuple[Any, ...]:
-    """What a rendered timeline never reads — the document as received and the
-    addressing — left unloaded (reading them raises): decoding those JSON columns cost
-    ≈ 0.3 ms a page of 40."""
-    return tuple(defer(getattr(entity, name), raiseload=True) for name in ("raw", "to", "cc"))
-
-
-TIMELINE_DEFERRED = timeline_deferred()
-
-
-def _home_page_query() -> Select[Any]:
-    """A home page's posts, each with the post it boosts and the one it answers (both
-    outer-joined by primary key). Built once: aliasing ``Post`` costs more than a query."""
-    original = aliased(Post, name="original")
-    parent = aliased(Post, name="parent")
-    return (
-        select(Post, original, parent)
-        .options(*TIMELINE_DEFERRED, *timeline_deferred(original), *timeline_deferred(parent))
-        .join(TimelineEntry, TimelineEntry.post_id == Post.id)
-        .outerjoin(original, original.id == Post.reblog_of_id)
-        .outerjoin(parent, parent.id == Post.in_reply_to_id)
-    )
-
-
-_HOME_PAGE = _home_page_query()
+#: What a rendered timeline never reads — the document as received and the addressing —
+#: left unloaded (reading them raises): decoding those JSON columns cost ≈ 0.3 ms a page.
+TIMELINE_DEFERRED = tuple(
+    defer(getattr(Post, name), raiseload=True) for name in ("raw", "to", "cc")
+)
 
 
 async def home_page(
@@ -138,25 +121,59 @@ async def home_page(
     """Newest first, Mastodon paging: ``max_id`` (older than), ``since_id`` (newer than,
     newest first) and ``min_id`` (newer than, the oldest of them first, then reversed).
 
-    The same statement loads, into the session, the posts the page's boosts point at and
-    those its replies answer: rendering a page needs them, and every statement costs a
-    round trip that outweighs the two primary-key joins (the Renderer takes them from the
-    session). The posts come without ``raw``, ``to`` and ``cc`` (see
-    ``timeline_deferred``)."""
-    query = _HOME_PAGE.where(TimelineEntry.owner_id == owner_id, Post.deleted_at.is_(None))
+    ORM posts without ``raw``, ``to`` and ``cc`` (see ``TIMELINE_DEFERRED``), for the web
+    pages and the CLI; the client API reads the same page as plain records with
+    ``read_home_page``."""
+    query = (
+        select(Post)
+        .options(*TIMELINE_DEFERRED)
+        .join(TimelineEntry, TimelineEntry.post_id == Post.id)
+        .where(TimelineEntry.owner_id == owner_id, Post.deleted_at.is_(None))
+    )
     if max_id is not None:
         query = query.where(TimelineEntry.post_id < max_id)
     if since_id is not None:
         query = query.where(TimelineEntry.post_id > since_id)
     if min_id is not None:
         query = query.where(TimelineEntry.post_id > min_id)
-        rows = (await db.execute(query.order_by(TimelineEntry.post_id.asc()).limit(limit))).all()
-        rows.reverse()
-    else:
-        rows = (await db.execute(query.order_by(TimelineEntry.post_id.desc()).limit(limit))).all()
-    # The session's identity map holds objects weakly: keep the related posts alive.
-    db.info.setdefault(RELATED_POSTS, []).extend(p for row in rows for p in row[1:] if p)
-    return [row[0] for row in rows]
+        posts = list(await db.scalars(query.order_by(TimelineEntry.post_id.asc()).limit(limit)))
+        posts.reverse()
+        return posts
+    return list(await db.scalars(query.order_by(TimelineEntry.post_id.desc()).limit(limit)))
+
+
+@functools.lru_cache(maxsize=8)
+def _home_rows_query(older: bool, newer: bool, oldest_first: bool) -> Select[Any]:
+    """``home_page``'s statement as plain rows (``PostRow``), one per combination of
+    paging parameters, built once: ``:owner``, ``:max_id``, ``:newer_than``, ``:limit``."""
+    query = (
+        select(*POST_COLUMNS)
+        .join(TimelineEntry, TimelineEntry.post_id == Post.id)
+        .where(TimelineEntry.owner_id == bindparam("owner"), Post.deleted_at.is_(None))
+    )
+    if older:
+        query = query.where(TimelineEntry.post_id < bindparam("max_id"))
+    if newer:
+        query = query.where(TimelineEntry.post_id > bindparam("newer_than"))
+    order = TimelineEntry.post_id.asc() if oldest_first else TimelineEntry.post_id.desc()
+    return query.order_by(order).limit(bindparam("limit"))
+
+
+def read_home_page(reads: Reads, owner_id: int, page: Page) -> list[Any]:
+    """``home_page`` as ``PostRow`` records, for the client API (see node.db.rows):
+    the same posts in the same order, read on the caller's one hand-off."""
+    newer = [i for i in (page.since_id, page.min_id) if i is not None]
+    oldest_first = page.min_id is not None
+    query = _home_rows_query(page.max_id is not None, bool(newer), oldest_first)
+    params: dict[str, Any] = {"owner": owner_id, "limit": page.limit}
+    if page.max_id is not None:
+        params["max_id"] = page.max_id
+    if newer:
+        params["newer_than"] = max(newer)
+    posts = [PostRow(*row) for row in reads.all(query, params)]
+    if oldest_first:
+        posts.reverse()
+    return posts
 
 
 async def _posts(db: AsyncSession, query: Select[Any], key: Any, page: Page) -> list[Post]:
@@ -178,6 +195,7 @@ def _public_base(*, local: bool, remote: bool, only_media: bool) -> Select[Any]:
         Post.audience == aud.PUBLIC_AUDIENCE,
         Post.reblog_of_id.is_(None),
         Post.deleted_at.is_(None),
+        Post.actor_id.not_in(hidden_from_public()),  # silenced or suspended accounts
     )
     # ``local`` and ``remote`` both set cancel out, as in Mastodon.
     if local and not remote:

@@ -1,13 +1,16 @@
 """The home timeline and the compose form with its audience picker.
 
 Works without JavaScript: paging is an "older" link with ``max_id``, posting is a form that
-redirects back (Post/Redirect/Get).
+redirects back (Post/Redirect/Get). With JavaScript (static/cercle.js) the same page is
+enhanced, not replaced: the older link loads the next page in place as the reader nears
+the end (infinite scroll), and new posts arrive live: a streaming ticket opens the
+streaming API, and each ``update`` fetches ``/home?min_id=<newest shown>`` — the same
+server-rendered markup, filtered by the same visibility rules, in the reader's language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -16,16 +19,30 @@ from node.appkeys import NODE
 from node.circles import circles_of, members
 from node.context import Node
 from node.db.models import Actor
-from node.errors import CercleError
+from node.errors import CercleError, Invalid
+from node.groups import groups_of
 from node.posts import create_post
 from node.profiles import node_summary
+from node.stream_tickets import TICKET_SECONDS, issue_ticket
 from node.timelines import home_page
 from node.visibility import active_partner_domains
 from node.web_sessions import actors_by_id
-from webui.responses import Form, form_field, form_post, render, see_other
-from webui.sessions import WebSession, current_session
+from webui.i18n import Translator, current_translator, translator
+from webui.page_access import Entry, entry
+from webui.responses import (
+    PRIVATE_HEADERS,
+    Form,
+    form_field,
+    form_post,
+    json_error,
+    render,
+    see_other,
+)
+from webui.sessions import CSRF_HEADER, WebSession, csrf_valid, current_session
 
 PAGE_SIZE = 20
+#: Where the page's script opens its WebSocket (node/api/streaming.py).
+STREAMING_PATH = "/api/v1/streaming"
 
 
 @dataclass(frozen=True)
@@ -37,56 +54,101 @@ class AudienceChoice:
     who: str
 
 
-async def audience_choices(node: Node, me: Actor) -> list[AudienceChoice]:
-    """The picker's choices, each with a plain-words line naming who will see the post."""
+async def audience_choices(
+    node: Node, me: Actor, t: Translator | None = None
+) -> list[AudienceChoice]:
+    """The picker's choices, each with a plain-words line naming who will see the post, in
+    the page's language (the current request's when ``t`` is not given)."""
+    t = t or current_translator()
+    _ = t.gettext
     summary = await node_summary(node)
     org = summary.org_name
     async with node.reads() as db:
         partners = sorted(await active_partner_domains(db))
         circles = [(c, len(await members(db, c))) for c in await circles_of(db, me)]
+        my_groups = await groups_of(db, me.id)
     partner_words = (
-        f"Everyone at {org} and at partner firms ({', '.join(partners)})"
+        _(
+            "Everyone at %(org)s and at partner firms (%(partners)s)",
+            org=org,
+            partners=", ".join(partners),
+        )
         if partners
-        else f"Everyone at {org} (no partner firm yet)"
+        else _("Everyone at %(org)s (no partner firm yet)", org=org)
     )
     choices = [
-        AudienceChoice(aud.PUBLIC_AUDIENCE, "Public", "Anyone, on any server, even signed out"),
-        AudienceChoice(aud.FOLLOWERS, "Followers", "Only the people who follow you"),
-        AudienceChoice(aud.ORGANISATION, "Organisation", f"Everyone at {org}, and no one else"),
-        AudienceChoice(aud.PARTNERS, "Partners", partner_words),
+        AudienceChoice(
+            aud.PUBLIC_AUDIENCE, _("Public"), _("Anyone, on any server, even signed out")
+        ),
+        AudienceChoice(aud.FOLLOWERS, _("Followers"), _("Only the people who follow you")),
+        AudienceChoice(
+            aud.ORGANISATION,
+            _("Organisation"),
+            _("Everyone at %(org)s, and no one else", org=org),
+        ),
+        AudienceChoice(aud.PARTNERS, _("Partners"), partner_words),
     ]
     for circle, count in circles:
-        people = "1 person" if count == 1 else f"{count} people"
+        people = t.ngettext("%(num)d person", "%(num)d people", count)
         choices.append(
             AudienceChoice(
                 f"circle:{circle.id}",
-                f"Circle: {circle.title}",
-                f"Only the people in {circle.title} ({people})",
+                _("Circle: %(title)s", title=circle.title),
+                _("Only the people in %(title)s (%(people)s)", title=circle.title, people=people),
+            )
+        )
+    for group in my_groups:
+        name = group.display_name or group.username
+        choices.append(
+            AudienceChoice(
+                f"group:{group.id}",
+                _("Group: %(name)s", name=name),
+                _("The members of %(name)s, in every firm", name=name),
             )
         )
     choices.append(
-        AudienceChoice(aud.DIRECT, "Direct", "Only the people you mention with @name@domain")
+        AudienceChoice(aud.DIRECT, _("Direct"), _("Only the people you mention with @name@domain"))
     )
     return choices
 
 
-def _audience(value: str) -> tuple[str, list[str]]:
-    """The form's radio value as ``create_post``'s audience and circle ids."""
+@dataclass(frozen=True)
+class Picked:
+    """The picker's choice as ``create_post`` takes it."""
+
+    audience: str
+    circle_ids: list[str]
+    group: Actor | None = None
+
+
+async def picked_audience(node: Node, value: str) -> Picked:
+    """The form's radio value (``public``, ``circle:ID``, ``group:ID``...) as an audience,
+    circle ids and group; the reply form of thread pages reads it the same way."""
     if value.startswith("circle:"):
-        return aud.CIRCLE, [value.removeprefix("circle:")]
-    return value, []
+        return Picked(aud.CIRCLE, [value.removeprefix("circle:")])
+    if value.startswith("group:"):
+        raw = value.removeprefix("group:")
+        group = None
+        if raw.isdigit():
+            async with node.reads() as db:
+                group = await db.get(Actor, int(raw))
+        if group is None or group.type != "Group":
+            raise Invalid("no such group")
+        return Picked(aud.GROUP, [], group)
+    return Picked(value, [])
 
 
-async def _timeline(node: Node, me: Actor, max_id: int | None) -> list[dict[str, Any]]:
+async def _timeline(node: Node, me: Actor, max_id: int | None, min_id: int | None) -> list[Entry]:
     async with node.reads() as db:
-        posts = await home_page(db, me.id, limit=PAGE_SIZE, max_id=max_id)
+        posts = await home_page(db, me.id, limit=PAGE_SIZE, max_id=max_id, min_id=min_id)
         authors = await actors_by_id(db, (p.actor_id for p in posts))
-    return [{"post": p, "author": authors.get(p.actor_id)} for p in posts]
+    return [entry(p, authors.get(p.actor_id)) for p in posts]
 
 
-def _max_id(request: web.Request) -> int | None:
-    value = request.query.get("max_id", "")
-    return int(value) if value.isdigit() else None
+def _post_id(request: web.Request, name: str) -> int | None:
+    """A paging id from the query; anything else (or a number past 64 bits) is ignored."""
+    value = request.query.get(name, "")
+    return int(value) if value.isdigit() and len(value) <= 19 else None
 
 
 async def _page(
@@ -101,17 +163,20 @@ async def _page(
 ) -> web.Response:
     node = request.app[NODE]
     assert session.actor is not None
-    entries = []
+    entries: list[Entry] = []
+    max_id = _post_id(request, "max_id")
     if template == "home.html":
-        entries = await _timeline(node, session.actor, _max_id(request))
-    older = entries[-1]["post"].id if len(entries) == PAGE_SIZE else None
+        entries = await _timeline(node, session.actor, max_id, _post_id(request, "min_id"))
+    older = entries[-1].post.id if len(entries) == PAGE_SIZE else None
     return await render(
         request,
         template,
         status=status,
         entries=entries,
         older=older,
-        choices=await audience_choices(node, session.actor),
+        # Live updates belong on the newest page only, not on one paged back to.
+        live=max_id is None,
+        choices=await audience_choices(node, session.actor, translator(request)),
         chosen=chosen,
         text=text,
         error=error,
@@ -141,10 +206,15 @@ async def compose(request: web.Request, session: WebSession, form: Form) -> web.
     assert session.actor is not None
     text = form_field(form, "text")
     chosen = form_field(form, "audience") or aud.ORGANISATION
-    audience, circle_ids = _audience(chosen)
     try:
+        picked = await picked_audience(request.app[NODE], chosen)
         await create_post(
-            request.app[NODE], session.actor, text, audience=audience, circle_ids=circle_ids
+            request.app[NODE],
+            session.actor,
+            text,
+            audience=picked.audience,
+            circle_ids=picked.circle_ids,
+            group=picked.group,
         )
     except CercleError as exc:
         return await _page(
@@ -159,7 +229,25 @@ async def compose(request: web.Request, session: WebSession, form: Form) -> web.
     return await see_other(request, "/home")
 
 
+async def stream_ticket(request: web.Request) -> web.Response:
+    """``POST /home/stream-ticket``: a short-lived ticket with which the home page's script
+    opens the streaming API as the signed-in person (see node/stream_tickets.py for why not
+    the cookie). Same-origin only: the CSRF token must come in the ``X-CSRF-Token`` header,
+    which another site cannot set on a request carrying this site's cookie."""
+    session = await current_session(request)
+    if not await csrf_valid(request, request.headers.get(CSRF_HEADER, "")):
+        return json_error(403, "This request was refused: reload the page.")
+    if session.user is None:
+        return json_error(401, "Sign in first.")
+    ticket = await issue_ticket(request.app[NODE], session.user)
+    return web.json_response(
+        {"ticket": ticket, "url": STREAMING_PATH, "stream": "user", "expires_in": TICKET_SECONDS},
+        headers={**PRIVATE_HEADERS, "Cache-Control": "no-store"},
+    )
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/home", home)
+    app.router.add_post("/home/stream-ticket", stream_ticket)
     app.router.add_get("/compose", compose_page)
     app.router.add_post("/compose", compose)

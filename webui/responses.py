@@ -11,6 +11,7 @@ from multidict import MultiDictProxy
 
 from node.appkeys import NODE
 from node.profiles import node_summary
+from webui.i18n import language_links, remember_locale, translator
 from webui.keys import TEMPLATES
 from webui.sessions import CSRF_FIELD, WebSession, csrf_for, csrf_valid, current_session, store
 
@@ -24,6 +25,8 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    # The language follows the browser's Accept-Language and the cercle_lang cookie.
+    "Vary": "Accept-Language, Cookie",
 }
 #: Pages that show a signed-in person's data are never stored by caches.
 PRIVATE_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-store"}
@@ -42,22 +45,35 @@ async def render(
     session = await current_session(request)
     context.setdefault("summary", await node_summary(request.app[NODE]))
     with_forms = forms or session.signed_in
-    html = (
-        await request.app[TEMPLATES]
-        .get_template(name)
-        .render_async(
-            me=session.actor,
-            nav=True,
-            csrf_field=CSRF_FIELD,
-            csrf=await csrf_for(request) if with_forms else "",
-            **context,
-        )
-    )
+    language = translator(request)
+    if isinstance(context.get("error"), str):
+        # Node services speak English; the messages in webui/node_messages.py have French.
+        context["error"] = language.translations.gettext(context["error"])
+    shared: dict[str, Any] = {
+        "me": session.actor,
+        "admin": session.user is not None and session.user.is_admin,
+        "nav": True,
+        "csrf_field": CSRF_FIELD,
+        "csrf": await csrf_for(request) if with_forms else "",
+        "translator": language,
+        "lang": language.locale,
+        "languages": language_links(request),
+        "path": request.path,
+    }
+    # A page's own values win over the shared ones (a page may set ``nav`` or ``path``).
+    html = await request.app[TEMPLATES].get_template(name).render_async({**shared, **context})
     headers = PRIVATE_HEADERS if session.signed_in else PAGE_HEADERS
     response = web.Response(text=html, content_type="text/html", status=status, headers=headers)
+    response.headers["Content-Language"] = language.locale
+    remember_locale(request, response)
     if with_forms:
         await store(request, response)
     return response
+
+
+def json_error(status: int, message: str) -> web.Response:
+    """The answer to a page script's request that cannot be served: ``{"error": ...}``."""
+    return web.json_response({"error": message}, status=status, headers=PRIVATE_HEADERS)
 
 
 async def see_other(request: web.Request, location: str) -> web.Response:

@@ -20,10 +20,13 @@ from aiohttp import web
 
 from node.appkeys import NODE
 from node.db.models import Actor, User
-from node.web_sessions import session_user, web_session_key
+from node.web_sessions import open_session, session_user, web_session_key
 
 COOKIE = "cercle_session"
 CSRF_FIELD = "csrf_token"
+#: Scripts send the token in this header (the page's ``<meta name="csrf-token">``): a
+#: cross-site page can neither read the token nor set a custom header without CORS.
+CSRF_HEADER = "X-CSRF-Token"
 #: A signed-in session lasts thirty days; signing out forgets the cookie.
 MAX_AGE = 30 * 24 * 3600
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -86,7 +89,7 @@ async def current_session(request: web.Request) -> WebSession:
     session = WebSession(nonce=secrets.token_urlsafe(32), fresh=True, issued=now)
     if parsed is not None:
         user_id, issued, nonce = parsed
-        found = await session_user(request.app[NODE], user_id) if user_id else None
+        found = await session_user(request.app[NODE], user_id, issued, nonce) if user_id else None
         if user_id == 0 or found is not None:
             session = WebSession(nonce=nonce, issued=issued)
             if found is not None:
@@ -115,6 +118,10 @@ async def store(request: web.Request, response: web.StreamResponse) -> None:
         return
     key = await _key(request)
     user_id = session.user.id if session.user is not None else 0
+    if user_id:
+        # A signed-in session is open while its row exists (node/web_sessions.py).
+        agent = request.headers.get("User-Agent", "")
+        await open_session(request.app[NODE], user_id, session.nonce, agent)
     payload = f"{user_id}.{session.issued}.{session.nonce}"
     response.set_cookie(
         COOKIE,

@@ -169,6 +169,11 @@ def _processor() -> Any:
     return jsonld
 
 
+#: What pyld raises besides JsonLdError on hostile documents: ``{"@vocab": null}`` in a
+#: context ends in a KeyError deep inside it (found by tests/fuzz/test_jsonld_fuzz.py).
+_PYLD_CRASHES: Final = (RecursionError, TypeError, ValueError, KeyError, IndexError, AttributeError)
+
+
 def _fail(operation: str, error: Exception) -> NoReturn:
     raise ValidationError(f"JSON-LD {operation} failed: {error}") from error
 
@@ -178,7 +183,7 @@ def expand(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     _pyld = _processor()
     try:
         result: list[dict[str, Any]] = _pyld.expand(plain_json(doc), _options())
-    except (_pyld.JsonLdError, RecursionError, TypeError, ValueError) as error:
+    except (_pyld.JsonLdError, *_PYLD_CRASHES) as error:
         _fail("expansion", error)
     return result
 
@@ -190,7 +195,7 @@ def compact(doc: Mapping[str, Any], context: Any = AS_CONTEXT) -> dict[str, Any]
         result: dict[str, Any] = _pyld.compact(
             plain_json(doc), {"@context": plain_json(context)}, _options()
         )
-    except (_pyld.JsonLdError, RecursionError, TypeError, ValueError) as error:
+    except (_pyld.JsonLdError, *_PYLD_CRASHES) as error:
         _fail("compaction", error)
     return result
 
@@ -203,7 +208,7 @@ def canonize(doc: Mapping[str, Any]) -> str:
             plain_json(doc),
             _options(algorithm="URDNA2015", format="application/n-quads"),
         )
-    except (_pyld.JsonLdError, RecursionError, TypeError, ValueError) as error:
+    except (_pyld.JsonLdError, *_PYLD_CRASHES) as error:
         _fail("canonicalisation", error)
     return result
 

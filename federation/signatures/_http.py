@@ -64,8 +64,12 @@ def split_url(url: str) -> SplitResult:
     return parts
 
 
+@functools.lru_cache(maxsize=4096)
 def authority(url: str) -> str:
-    """``host[:port]`` lower-cased, the default port left out (RFC 9421 §2.2.3, ``Host``)."""
+    """``host[:port]`` lower-cased, the default port left out (RFC 9421 §2.2.3, ``Host``).
+
+    Memoised (bounded; pure): a fan-out signs one request per shared inbox, and the same
+    inboxes come back with every post, so splitting the URL again is wasted work."""
     parts = split_url(url)
     host = parts.hostname or ""
     if ":" in host:  # an IPv6 literal keeps its brackets
@@ -81,8 +85,10 @@ def path_of(url: str) -> str:
     return split_url(url).path or "/"
 
 
+@functools.lru_cache(maxsize=4096)
 def request_target(url: str) -> str:
-    """``path[?query]`` as it appears on the request line (origin-form)."""
+    """``path[?query]`` as it appears on the request line (origin-form); memoised like
+    :func:`authority`."""
     parts = split_url(url)
     path = parts.path or "/"
     return f"{path}?{parts.query}" if parts.query else path
@@ -99,7 +105,14 @@ def utc_now(now: datetime | None) -> datetime:
 
 def http_date(now: datetime) -> str:
     """IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``), the only form servers must accept."""
-    return format_datetime(utc_now(now), usegmt=True)
+    return _http_date_of_second(int(utc_now(now).timestamp()))
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date_of_second(second: int) -> str:
+    """The formatted date of one whole second: every request signed in that second
+    carries the same Date, so a fan-out formats it once rather than once per inbox."""
+    return format_datetime(datetime.fromtimestamp(second, UTC), usegmt=True)
 
 
 @functools.lru_cache(maxsize=256)

@@ -182,19 +182,26 @@ def sign_request(
     only value every server accepts; Ed25519 keys sign ``hs2019``.
     """
     out = without_headers(headers, "host", "date", "digest", "signature")
-    out["Host"] = authority(url)
-    out["Date"] = http_date(utc_now(now))
+    out["Host"] = host = authority(url)
+    out["Date"] = date = http_date(utc_now(now))
     covered = ["(request-target)", "host", "date"]
+    # The signing string is written out here rather than by ``signing_string``: the values
+    # are the ones just set (one field each), so looking them up again in ``out`` would only
+    # repeat work on every delivery of a fan-out. ``signing_string`` stays the verifier's.
+    lines = [f"(request-target): {method.lower()} {request_target(url)}", f"host: {host}"]
+    lines.append(f"date: {date}")
     if body is not None:
-        out["Digest"] = digest_header(body)
-        if get_header(out, "content-type") is None:
-            out["Content-Type"] = DEFAULT_CONTENT_TYPE
+        out["Digest"] = digest = digest_header(body)
+        content_type = get_header(out, "content-type")
+        if content_type is None:
+            out["Content-Type"] = content_type = DEFAULT_CONTENT_TYPE
         covered += ["digest", "content-type"]
+        lines += [f"digest: {digest}", f"content-type: {content_type}"]
     primitive = algorithm_for_key(private_key)
     if not primitive or primitive[0] not in ("rsa-v1_5-sha256", "ed25519"):
         raise SignatureError(f"cannot sign draft-cavage requests with {type(private_key).__name__}")
     algorithm = "rsa-sha256" if primitive[0] == "rsa-v1_5-sha256" else "hs2019"
-    text = signing_string(covered, method=method, target=request_target(url), headers=out)
+    text = "\n".join(lines)
     signature = sign_bytes(primitive[0], private_key, text.encode("utf-8"))
     out["Signature"] = (
         f'keyId="{_quote(key_id)}",algorithm="{algorithm}",'

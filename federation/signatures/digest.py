@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
@@ -31,6 +32,13 @@ _HASHES: dict[str, Callable[[bytes], bytes]] = {
 
 def digest_header(body: bytes) -> str:
     """The legacy ``Digest`` value every fediverse server understands: ``SHA-256=<base64>``."""
+    return _legacy_digest(body if isinstance(body, bytes) else bytes(body))
+
+
+@functools.lru_cache(maxsize=16)
+def _legacy_digest(body: bytes) -> str:
+    """Memoised (bounded; pure): a fan-out sends one body to every shared inbox, so the
+    digest is computed once per activity rather than once per inbox."""
     return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
 
 

@@ -80,7 +80,11 @@ def _activity_type(value: Any) -> str:
     raise ValidationError(f"unsupported activity type {names[0]!r}"[:120])
 
 
-def _object(value: Any) -> str | dict[str, Any] | None:
+def _object(value: Any, kind: str = "") -> str | dict[str, Any] | None:
+    if isinstance(value, list) and kind == "Flag" and value:
+        # Mastodon's Flag lists the reported account then its posts: ``object`` keeps the
+        # first, the handler reads the whole list from ``raw``.
+        value = value[:1]
     if isinstance(value, list):
         if len(value) != 1:
             raise ValidationError("activity object must be a single value")
@@ -107,7 +111,7 @@ def parse_activity(doc: Any) -> Activity:
         id=activity_id,
         type=kind,
         actor=_single_actor(doc.get("actor")),
-        object=_object(doc.get("object")),
+        object=_object(doc.get("object"), kind),
         target=id_of(doc.get("target")),
         origin=id_of(doc.get("origin")),
         to=ids_of(doc.get("to")),

@@ -64,6 +64,11 @@ def actor_document(actor: Actor, *, public_members_url: str | None = None) -> di
         doc["image"] = {"type": "Image", "url": header["url"]}
     if public_members_url:
         doc["cercle:members"] = public_members_url
+    if actor.local and actor.raw:
+        # Account moves (node/moderation/moves.py) keep these in the local actor's raw.
+        for key in ("alsoKnownAs", "movedTo"):
+            if actor.raw.get(key):
+                doc[key] = actor.raw[key]
     return doc
 
 
@@ -85,6 +90,9 @@ def note_document(
         "cc": list(post.cc),
         "tag": list(post.tags),
         "attachment": list(post.attachments),
+        **({"location": post.place} if post.place else {}),
+        # FEP-1b12: the group a post belongs to (it is addressed to the group first).
+        **({"audience": post.to[0]} if post.audience == "group" and post.to else {}),
     }
 
 

@@ -31,12 +31,21 @@ def not_found() -> web.Response:
     return web.json_response({"error": "not found"}, status=404)
 
 
+#: The verified signer of a GET, once found: the fetch policy and the view both ask.
+REQUESTER = web.RequestKey("cercle_signed_requester", object)
+
+
 async def signed_requester(request: web.Request) -> Actor | None:
     """The actor that signed this GET, or None (unsigned or unverifiable): callers then
     treat the request as anonymous, so non-public objects answer 404."""
-    if "Signature" not in request.headers and "Signature-Input" not in request.headers:
-        return None
-    try:
-        return await authenticate(request.app[NODE], request, b"")
-    except (SignatureError, FetchError, ValidationError):
-        return None
+    if REQUESTER in request:
+        found = request[REQUESTER]
+        return found if isinstance(found, Actor) else None
+    actor: Actor | None = None
+    if "Signature" in request.headers or "Signature-Input" in request.headers:
+        try:
+            actor = await authenticate(request.app[NODE], request, b"")
+        except (SignatureError, FetchError, ValidationError):
+            actor = None
+    request[REQUESTER] = actor
+    return actor

@@ -19,6 +19,7 @@ from node.ap.negotiation import activity_response, not_found, signed_requester, 
 from node.appkeys import NODE
 from node.db.models import Actor, Follow, Poll, Post
 from node.db.models.follows import ACCEPTED
+from node.groups import GROUP, can_read_members
 from node.inbox.gate import inbox_view
 from node.polls import question_fields
 from node.posts import viewer_can_see
@@ -50,7 +51,7 @@ async def user_actor(request: web.Request) -> web.StreamResponse:
 
 
 async def node_actor(request: web.Request) -> web.StreamResponse:
-    """The Organization (``/org``) and Application (``/actor``) actors."""
+    """The Organization (``/org``) and Application (``/actor``) actors, and groups."""
     node = request.app[NODE]
     uri = node.settings.base_url + request.path
     actor = await _local_actor(request, uri)
@@ -125,6 +126,10 @@ async def _relations(request: web.Request, *, followers: bool) -> web.StreamResp
     )
     collection = actor.followers_url if followers else actor.following_url
     async with node.reads() as db:
+        if actor.type == GROUP and not await can_read_members(
+            db, actor.id, await signed_requester(request)
+        ):
+            return not_found()  # a members-only group's member list is for its members
         base = (
             select(Actor.uri, Follow.id)
             .join(Follow, theirs == Actor.id)
@@ -211,7 +216,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/users/{username}", user_actor)
     app.router.add_get("/org", node_actor)
     app.router.add_get("/actor", node_actor)
-    for prefix in ("/users/{username}", "/org", "/actor"):
+    app.router.add_get("/groups/{name}", node_actor)
+    app.router.add_post("/groups/{name}/inbox", inbox_view)
+    for prefix in ("/users/{username}", "/org", "/actor", "/groups/{name}"):
         app.router.add_get(f"{prefix}/outbox", outbox)
         app.router.add_get(f"{prefix}/followers", followers)
         app.router.add_get(f"{prefix}/following", following)

@@ -30,6 +30,8 @@ from node.api.routing import route
 from node.api.scopes import ALL_SCOPES, TOP_LEVEL
 from node.appkeys import NODE, PAGES
 from node.db.models import OAuthApp
+from node.identity.oidc import OidcError
+from node.identity.oidc_http import company_signin_enabled, redirect_to_provider, sso_only
 from node.oauth import (
     OOB,
     AuthorizationError,
@@ -223,6 +225,8 @@ async def _form(
         csrf=_csrf_token(secret, nonce),
         error=error,
         login=login,
+        company_signin=company_signin_enabled(request.app),
+        sso_only=sso_only(request.app),
     )
     response.set_cookie(
         CSRF_COOKIE,
@@ -320,6 +324,8 @@ async def authorize_decision(request: web.Request) -> web.Response:
             error="This form has expired or did not come from this site: please try again.",
         )
     state = params.get_str("state")
+    if params.get_str("decision") == "sso":
+        return await _company_signin(request, params, grant)
     if params.get_str("decision") == "deny":
         if grant.redirect_uri == OOB:
             return await _render(
@@ -350,6 +356,26 @@ async def authorize_decision(request: web.Request) -> web.Response:
     if grant.redirect_uri == OOB:
         return await _render(request, "oauth_code.html", app=grant.app, code=code)
     raise redirect(with_query(grant.redirect_uri, {"code": code, "state": state}))
+
+
+async def _company_signin(
+    request: web.Request, params: Params, grant: AuthorizationRequest
+) -> web.Response:
+    """Send the person to the company's identity provider; its answer comes back to
+    ``/auth/oidc/callback``, which issues this app's code (node/identity/oidc_http.py)."""
+    carried = {
+        "client_id": grant.app.client_id,
+        "redirect_uri": grant.redirect_uri,
+        "response_type": "code",
+        "scope": " ".join(grant.scopes),
+        "state": params.get_str("state"),
+        "code_challenge": grant.code_challenge,
+        "code_challenge_method": grant.code_challenge_method,
+    }
+    try:
+        return await redirect_to_provider(request, "oauth", carried)
+    except OidcError as exc:
+        return await _form(request, params, grant, status=502, error=exc.message)
 
 
 # --- the token endpoint -------------------------------------------------------------

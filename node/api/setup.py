@@ -13,7 +13,7 @@ import node.api.mastodon as mastodon_package
 from node.api.middleware import RATE_LIMITER
 from node.api.ratelimit import RateLimiter
 
-EXTRA_MODULES = ("node.api.oauth", "node.api.streaming")
+EXTRA_MODULES = ("node.api.oauth", "node.api.streaming", "node.identity.routes")
 
 
 def api_modules() -> list[str]:

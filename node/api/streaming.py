@@ -29,17 +29,18 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.api.auth import Auth, bearer_token, require_auth
-from node.api.errors import ApiError, forbidden, not_found
+from node.api.errors import ApiError, forbidden, not_found, unauthorized
 from node.api.mastodon.render import Renderer
 from node.api.middleware import CORS_HEADERS
 from node.api.routing import Handler, route
 from node.api.scopes import grants
 from node.appkeys import NODE
 from node.context import Node
-from node.db.models import Actor, Block, Mute, Notification, Post, UserList
+from node.db.models import Actor, Block, Mute, Notification, OAuthToken, Post, UserList
 from node.db.types import utcnow
 from node.events import Event
 from node.posts import viewer_can_see
+from node.stream_tickets import TICKET_SCOPES, is_ticket, redeem_ticket
 
 log = logging.getLogger(__name__)
 
@@ -309,8 +310,29 @@ def _protocol_token(request: web.Request) -> str | None:
     return value.split(",", 1)[0].strip() or None
 
 
+async def _ticket_auth(request: web.Request, ticket: str) -> Auth:
+    """A web page's streaming ticket (node/stream_tickets.py) in place of an OAuth token:
+    the signed-in user, limited to the ticket's read scopes, with no token row behind it."""
+    found = await redeem_ticket(request.app[NODE], ticket)
+    if found is None:
+        raise unauthorized("The streaming ticket is invalid or has expired")
+    user, actor = found
+    return Auth(
+        token=OAuthToken(token_hash="", scopes=TICKET_SCOPES, user_id=user.id),
+        app=None,
+        user=user,
+        actor=actor,
+    )
+
+
 async def _authenticate(request: web.Request, token: str | None, scope: str | None) -> Auth:
     """A token is required for every stream, as in Mastodon 4: 401 without one."""
+    ticket = token or bearer_token(request)
+    if ticket is not None and is_ticket(ticket):
+        auth = await _ticket_auth(request, ticket)
+        if scope is not None and not grants(auth.scopes, scope):
+            raise forbidden()
+        return auth
     if token is not None:
         request = request.clone(headers={**request.headers, "Authorization": f"Bearer {token}"})
     if scope is not None:

@@ -4,8 +4,10 @@ write transactions.
 SQLite has a single writer and a commit costs more than applying a typical activity, so
 committing each inbox POST alone caps throughput at the commit rate. Here a single
 applier takes whatever has queued up while the previous transaction ran (up to
-``MAX_BATCH``) and commits once. Every request still gets its 202 only after its
-transaction committed: nothing is acknowledged that could be lost.
+``MAX_BATCH``), after letting the requests still on their way join when the queue holds
+fewer than the previous batch (``GroupCommitter._gather``), and commits once. Every
+request still gets its 202 only after its transaction committed: nothing is
+acknowledged that could be lost.
 
 A batch is cut, in arrival order, into runs:
 
@@ -17,7 +19,7 @@ A batch is cut, in arrival order, into runs:
 
 The common case under load, a batch that is a single run of Creates, goes on SQLite
 through a transaction of its own without session or savepoint, its statements sent in
-four hand-offs to the driver's thread (node/batch_io.py). Should a run applied together
+three hand-offs to the driver's thread (node/batch_io.py). Should a run applied together
 fail, it is rolled back and applied again one activity at a time, each in its own
 SAVEPOINT: the others of its batch are unaffected. Live events queued by what was rolled
 back are dropped with it.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -46,6 +49,11 @@ from node.inbox.registry import Handler, InboxContext, InboxRefusal
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 128
+#: While a batch fills up (``GroupCommitter._gather``): two steps in a row that bring
+#: no new activity end the wait, and the wait never lasts longer than the maximum.
+GATHER_STEP_SECONDS = 0.0003
+GATHER_QUIET_STEPS = 2
+GATHER_MAX_SECONDS = 0.005
 
 Outcome = str | BaseException
 Result = tuple[Outcome, InboxContext | None]
@@ -60,6 +68,13 @@ class _Pending:
     done: asyncio.Future[str] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    #: the personal inbox it came to, and the key it is remembered by (node/inbox/receipts.py)
+    recipient: str | None = None
+    receipt: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.receipt:
+            self.receipt = self.activity.id
 
     @property
     def bulk(self) -> bool:
@@ -71,8 +86,14 @@ class _Pending:
 class GroupCommitter:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self.pending: deque[_Pending] = deque()
         self.task: asyncio.Task[None] | None = None
+        #: set by ``submit`` when the applier waits for work
+        self._wakeup: asyncio.Future[None] | None = None
+        self._stopping = False
+        #: collects the live events of a batch applied directly (never bound, never
+        #: holding rows: one is enough for the committer's life)
+        self._events = AsyncSession()
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="inbox-group-commit")
@@ -81,25 +102,48 @@ class GroupCommitter:
         """Apply what is queued, then stop."""
         if self.task is None:
             return
-        await self.queue.join()
-        self.task.cancel()
+        self._stopping = True
+        self._wake()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
         self.task = None
 
     async def submit(
-        self, activity: Activity, actor: Actor, handler: Handler, prepared: object
+        self,
+        activity: Activity,
+        actor: Actor,
+        handler: Handler,
+        prepared: object,
+        *,
+        recipient: str | None = None,
+        receipt: str | None = None,
     ) -> str:
         done = asyncio.get_running_loop().create_future()
-        item = _Pending(activity, actor, handler, prepared, done)
-        self.queue.put_nowait(item)
+        item = _Pending(activity, actor, handler, prepared, done, recipient, receipt or activity.id)
+        self.pending.append(item)
+        self._wake()
         return await item.done
 
+    def _wake(self) -> None:
+        waiter = self._wakeup
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     async def _run(self) -> None:
+        previous = 1
         while True:
-            batch = [await self.queue.get()]
-            while len(batch) < MAX_BATCH and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+            if not self.pending:
+                if self._stopping:
+                    return
+                self._wakeup = asyncio.get_running_loop().create_future()
+                await self._wakeup
+                self._wakeup = None
+                continue
+            if not self._stopping:
+                await self._gather(min(previous, MAX_BATCH))
+            pending = self.pending
+            batch = [pending.popleft() for _ in range(min(len(pending), MAX_BATCH))]
+            previous = len(batch)
             try:
                 await self._apply(batch)
             except Exception as exc:  # the commit itself failed: every item fails
@@ -107,9 +151,30 @@ class GroupCommitter:
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(exc)
-            finally:
-                for _ in batch:
-                    self.queue.task_done()
+
+    async def _gather(self, expected: int) -> None:
+        """Let the batch fill up with the requests that are on their way.
+
+        Every request of the previous batch has just been answered, and a busy peer sends
+        its next one at once; taking only what is queued at this instant would commit
+        those stragglers first, in a transaction nearly as costly as a full one, and the
+        rest right after (batches then alternate between 1 and 63 under 64 concurrent
+        requests). So while fewer activities are queued than the previous batch held,
+        the loop keeps serving requests, until short steps bring none (the previous
+        batch's peers have all sent theirs, or have nothing more) or ``GATHER_MAX_SECONDS``
+        has passed. Two quiet steps, not one: a process that lost its core for a moment
+        finds the requests that arrived meanwhile only read, not yet submitted. A lone
+        request (previous batch of one) never waits.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_MAX_SECONDS
+        quiet = 0
+        while len(self.pending) < expected and quiet < GATHER_QUIET_STEPS:
+            if loop.time() >= deadline:
+                return
+            before = len(self.pending)
+            await asyncio.sleep(GATHER_STEP_SECONDS)
+            quiet = quiet + 1 if len(self.pending) == before else 0
 
     async def _apply(self, batch: list[_Pending]) -> None:
         runs = list(_runs(batch))
@@ -145,17 +210,18 @@ class GroupCommitter:
 
     async def _apply_direct(self, batch: list[_Pending]) -> list[Result] | None:
         """The common case on SQLite — a batch that is one run of activities applied
-        together — in a transaction of its own with no session and no savepoint: four
+        together — in a transaction of its own with no session and no savepoint: three
         hand-offs to the driver's thread in all (node/batch_io.py). None if it failed:
         it was rolled back, and the caller applies the batch the general way."""
         # Unbound, it only collects the queued live events: every statement goes through
         # ``io`` (one through this session would fail at once, not wait for the writer
         # connection this transaction holds).
-        events = AsyncSession()
+        events = self._events
         try:
             async with sqlite_transaction(self.node.engine) as io:
                 results = await self._together(events, io, batch)
         except Exception:
+            take_events(events)  # rolled back with their rows
             log.warning("inbox: batch of %d failed, applying it again", len(batch), exc_info=True)
             return None
         self.node.events.publish_all(take_events(events))
@@ -167,7 +233,7 @@ class GroupCommitter:
             async with db.begin_nested():
                 db.add(
                     ReceivedActivity(
-                        uri=item.activity.id, type=item.activity.type, actor_uri=item.actor.uri
+                        uri=item.receipt, type=item.activity.type, actor_uri=item.actor.uri
                     )
                 )
                 await db.flush()
@@ -175,7 +241,7 @@ class GroupCommitter:
                 await item.handler.apply(ctx)
         except IntegrityError as exc:
             _drop_events(db, mark)
-            if await db.get(ReceivedActivity, item.activity.id) is not None:
+            if await db.get(ReceivedActivity, item.receipt) is not None:
                 return "duplicate", None
             return exc, None
         except (InboxRefusal, Exception) as exc:
@@ -262,7 +328,12 @@ async def _record_received(io: BatchIO, run: list[_Pending]) -> list[int]:
 
 def _context(node: Node, db: AsyncSession, item: _Pending) -> InboxContext:
     return InboxContext(
-        node=node, db=db, activity=item.activity, actor=item.actor, prepared=item.prepared
+        node=node,
+        db=db,
+        activity=item.activity,
+        actor=item.actor,
+        prepared=item.prepared,
+        recipient=item.recipient,
     )
 
 

@@ -34,6 +34,8 @@ class InboxContext:
     activity: Activity
     actor: Actor
     prepared: Any = None
+    #: the local user whose personal inbox the activity came to (None: a shared inbox)
+    recipient: str | None = None
     #: set by handlers that queued deliveries, so the gate wakes the workers
     queued: bool = False
     notes: list[str] = field(default_factory=list)

@@ -290,6 +290,10 @@ async def test_edit_reaches_the_other_node_as_an_update(
     bob_api = await api(node_b, "bob")
     seen = await bob_api.get(f"/api/v1/statuses/{remote.id}")
     assert "final wording" in seen["content"] and seen["edited_at"] is not None
+    # B keeps the remote post's history too: the version replaced, then the current one
+    history = await bob_api.get(f"/api/v1/statuses/{remote.id}/history")
+    assert ["draft wording" in h["content"] for h in history] == [True, False]
+    assert "final wording" in history[-1]["content"]
 
 
 # --- threads ----------------------------------------------------------------------------

@@ -79,3 +79,27 @@ async def test_circle_bad_input(node_factory: NodeFactory, api: ClientFactory):
     # None of the refused posts was stored
     me = await alice.get("/api/v1/accounts/verify_credentials")
     assert await alice.get(f"/api/v1/accounts/{me['id']}/statuses") == []
+
+
+async def test_limited_reply_stays_in_the_circle(node_factory: NodeFactory, api: ClientFactory):
+    """A Fedibird-style client replies to a circle post with visibility=limited and no
+    circle: the reply takes the thread's audience."""
+    node = await node_factory.start("a", users=("alice", "carol", "dave"))
+    alice, carol, dave = [await api(node, name) for name in ("alice", "carol", "dave")]
+    carol_id = (await carol.get("/api/v1/accounts/verify_credentials"))["id"]
+    circle = await alice.post("/api/v1/circles", json={"title": "Inner"})
+    await alice.post(f"/api/v1/circles/{circle['id']}/accounts", json={"account_ids": [carol_id]})
+    root = await alice.post(
+        "/api/v1/statuses",
+        json={"status": "inner news", "visibility": "limited", "circle_id": [circle["id"]]},
+    )
+    reply = await carol.post(
+        "/api/v1/statuses",
+        json={"status": "thanks", "visibility": "limited", "in_reply_to_id": root["id"]},
+    )
+    assert reply["visibility"] == "limited" and reply["audience"] == "circle"
+    assert (await alice.get(f"/api/v1/statuses/{reply['id']}"))["id"] == reply["id"]
+    await dave.call("GET", f"/api/v1/statuses/{reply['id']}", expect=404)
+    # Without a thread to follow, limited still needs a circle
+    await dave.call("POST", "/api/v1/statuses", json={"status": "x", "visibility": "limited"},
+                    expect=422)  # fmt: skip

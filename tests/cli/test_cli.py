@@ -188,3 +188,20 @@ def poll(probe, timeout: float = 20.0):  # type: ignore[no-untyped-def]
             return value
         time.sleep(0.2)
     raise AssertionError("condition not met in time")
+
+
+@pytest.mark.timeout(300)  # eight short processes, each importing the whole node
+def test_federation_policy_and_partner_commands(cli_a: CliNode):
+    """The admin's policy commands, and a partner proposal that cannot succeed: each bad
+    one exits with one line and changes nothing."""
+    cli_a.run("init", "--admin", "root", "--password", "rootpass1")
+    assert cli_a.run("federation", "mode", "partners").returncode == 0
+    assert cli_a.run("federation", "mode").stdout.strip() == "partners"
+    assert "invalid choice" in one_line_error(cli_a.run("federation", "mode", "sideways"))
+    result = cli_a.run("domain", "allow", "Supplier.Example")
+    assert result.returncode == 0 and result.stdout.strip() == "supplier.example: allowed"
+    assert "invalid domain" in one_line_error(cli_a.run("domain", "block", "http://x/y"))
+    # Not an ActivityPub server (nothing listens there): a clear line, no partnership
+    nobody = f"127.0.0.1:{free_port()}"
+    assert "ActivityPub" in one_line_error(cli_a.run("partner", "propose", nobody))
+    assert cli_a.run("partner", "list").stdout.strip() == "no partnerships yet"

@@ -1,8 +1,10 @@
 """Mastodon entities (Account, Status, Notification, Relationship…) rendered in batches.
 
-A timeline page of 40 statuses is rendered with a fixed number of queries whatever its
-size: authors, boosted originals, the viewer's favourites/boosts/bookmarks, mentions,
-media and polls are each loaded once for the whole page.
+A timeline page of 40 statuses is rendered with a fixed number of statements whatever
+its size, all sent on one hand-off to the database driver (``node.db.one_hop``):
+authors, boosted originals, the viewer's favourites/boosts/bookmarks, mentions, media and
+polls are each loaded once for the whole page, as plain records (``node.db.rows``).
+Rendering reads posts and accounts by attribute, so ORM objects and records both do.
 """
 
 from __future__ import annotations
@@ -19,19 +21,16 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    inspect,
     literal_column,
     null,
     select,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from node.context import Node
 from node.db.models import (
     Actor,
-    ActorStats,
     Bookmark,
     Follow,
     Like,
@@ -45,8 +44,22 @@ from node.db.models import (
     User,
 )
 from node.db.models.follows import ACCEPTED
+from node.db.one_hop import Reads, one_hop
+from node.db.rows import (
+    ACTORS_WITH_STATS,
+    MEDIA_OF,
+    POLLS_OF,
+    POSTS_BY_ID,
+    STATS_OF,
+    MediaRow,
+    PollRow,
+    PostRow,
+    actor_with_stats,
+    ids_param,
+)
 from node.db.types import utcnow
-from node.timelines import TIMELINE_DEFERRED
+from node.moderation.state import add_moderation_fields
+from node.places import place_entity
 
 VISIBILITY = {
     "public": "public",
@@ -65,6 +78,8 @@ def iso(value: datetime | None) -> str | None:
     """Mastodon's timestamps: UTC, milliseconds, ``Z`` (``2026-11-27T09:30:00.000Z``)."""
     if value is None:
         return None
+    if value.tzinfo is UTC:  # what the database hands back: the common case, made cheap
+        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
     if value.tzinfo is not None and value.utcoffset():
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
@@ -78,14 +93,6 @@ def plain_text(content: str) -> str:
     return html.unescape(text).strip()
 
 
-STATS_COLUMNS = (
-    ActorStats.followers_count,
-    ActorStats.following_count,
-    ActorStats.statuses_count,
-    ActorStats.last_status_at,
-)
-
-
 def _stats(values: Any) -> dict[str, Any]:
     """The counters of one account from a ``STATS_COLUMNS`` row (None: no row, zeros)."""
     followers, following, statuses, last = values or (0, 0, 0, None)
@@ -97,24 +104,29 @@ def _stats(values: Any) -> dict[str, Any]:
     }
 
 
-def _ids() -> Any:
-    """A list of ids bound at execution: the statements below are built once, so a page
-    does not pay for building and coercing an IN clause of 40 values per query."""
-    return bindparam("ids", expanding=True)
+@dataclass(frozen=True, slots=True)
+class StatusKey:
+    """What loading a status's surroundings needs from it, read beforehand so that the
+    loading needs nothing from the ORM (it runs on the driver's thread)."""
 
+    id: int
+    actor_id: int
+    reblog_of_id: int | None
+    in_reply_to_id: int | None
+    #: a local post with uploads (attaching one also writes ``attachments``)
+    has_uploads: bool
+    is_question: bool
 
-# Boosted originals and replied-to posts, without what rendering never reads.
-POSTS_BY_ID = select(Post).options(*TIMELINE_DEFERRED).where(Post.id.in_(_ids()))
-ACTORS_WITH_STATS = (
-    select(Actor, *STATS_COLUMNS)
-    .outerjoin(ActorStats, ActorStats.actor_id == Actor.id)
-    .where(Actor.id.in_(_ids()))
-)
-STATS_OF = select(ActorStats.actor_id, *STATS_COLUMNS).where(ActorStats.actor_id.in_(_ids()))
-MEDIA_OF = (
-    select(MediaAttachment).where(MediaAttachment.post_id.in_(_ids())).order_by(MediaAttachment.id)
-)
-POLLS_OF = select(Poll).where(Poll.post_id.in_(_ids()))
+    @classmethod
+    def of(cls, post: Any) -> StatusKey:
+        return cls(
+            post.id,
+            post.actor_id,
+            post.reblog_of_id,
+            post.in_reply_to_id,
+            bool(post.local and post.attachments),
+            post.type == "Question",
+        )
 
 
 def _page_facts_query() -> Any:
@@ -132,22 +144,22 @@ def _page_facts_query() -> Any:
 
     return union_all(
         select(kind("mention"), Mention.post_id, Mention.actor_id).where(
-            Mention.post_id.in_(_ids())
+            Mention.post_id.in_(ids_param())
         ),
         select(kind("fav"), Like.post_id, none).where(
-            Like.actor_id == viewer, Like.post_id.in_(_ids())
+            Like.actor_id == viewer, Like.post_id.in_(ids_param())
         ),
         select(kind("boost"), Post.reblog_of_id, none).where(
-            Post.actor_id == viewer, Post.reblog_of_id.in_(_ids()), Post.deleted_at.is_(None)
+            Post.actor_id == viewer, Post.reblog_of_id.in_(ids_param()), Post.deleted_at.is_(None)
         ),
         select(kind("bookmark"), Bookmark.post_id, none).where(
-            Bookmark.actor_id == viewer, Bookmark.post_id.in_(_ids())
+            Bookmark.actor_id == viewer, Bookmark.post_id.in_(ids_param())
         ),
         select(kind("pin"), Pin.post_id, none).where(
-            Pin.actor_id == viewer, Pin.post_id.in_(_ids())
+            Pin.actor_id == viewer, Pin.post_id.in_(ids_param())
         ),
         select(kind("vote"), PollVote.post_id, PollVote.choice).where(
-            PollVote.actor_id == viewer, PollVote.post_id.in_(_ids())
+            PollVote.actor_id == viewer, PollVote.post_id.in_(ids_param())
         ),
     )
 
@@ -166,25 +178,40 @@ class PageFacts:
     votes: dict[int, list[int]] = field(default_factory=dict)
 
 
+@dataclass
+class Surroundings:
+    """What rendering a page of statuses needs besides its posts (``read_statuses``)."""
+
+    #: boosted originals and replied-to posts that are not on the page, by id
+    related: dict[int, Any]
+    facts: PageFacts
+    media: dict[int, list[Any]]
+    polls: dict[int, Any]
+
+
 class Renderer:
     """Renders entities for one request's viewer, loading what they need in batches.
 
-    A timeline page costs a fixed number of queries whatever its size, and as few as
-    possible: the boosted originals and replied-to posts (none when the session holds
-    them, as after ``home_page``), the mentions and the viewer's favourites, boosts,
+    A timeline page costs a fixed number of statements whatever its size, all on one
+    hand-off to the database driver (``read_statuses`` runs in ``one_hop``): the boosted
+    originals and replied-to posts, the mentions and the viewer's favourites, boosts,
     bookmarks, pins and votes (one UNION ALL), the authors and mentioned accounts with
-    their counters (one join), and media and polls only for pages that have some. Each
-    statement costs four hand-offs to the SQLite driver's thread and 0.3 to 0.5 ms before
-    SQLite does any work, so their number, not their size, sets a page's cost.
+    their counters (one join), and media and polls only for pages that have some. Through
+    the ORM each statement cost four hand-offs to the SQLite driver's thread and 0.3 to
+    0.5 ms before SQLite did any work; now a page's reads cost about one of those.
     """
 
-    def __init__(self, node: Node, db: AsyncSession, viewer: Actor | None) -> None:
+    def __init__(
+        self, node: Node, db: AsyncSession | AsyncConnection, viewer: Actor | None
+    ) -> None:
         self.node = node
         self.db = db
         self.viewer = viewer
+        self.viewer_id = viewer.id if viewer is not None else None
         # Settings.base_url is computed on each access; it is read for every entity.
         self.base_url = node.settings.base_url
-        self._actors: dict[int, Actor] = {}
+        #: accounts loaded so far (``Actor`` or ``ActorRow``) and their counters
+        self._actors: dict[int, Any] = {}
         self._stats: dict[int, dict[str, Any]] = {}
 
     # --- accounts -----------------------------------------------------------------
@@ -201,16 +228,17 @@ class Renderer:
             return header["url"]
         return f"{self.base_url}/static/header.png"
 
-    async def _counts(self, actors: list[Actor]) -> dict[int, dict[str, Any]]:
-        """Statuses, followers, following and the last post's date for each account, from
-        the counters ``actor_stats`` keeps (counting posts per author here would read every
-        post of every author on the page); already known when ``_load_actors`` loaded the
-        account."""
-        missing = [a.id for a in actors if a.id not in self._stats]
+    def read_stats(self, reads: Reads, ids: Iterable[int]) -> None:
+        """The counters ``actor_stats`` keeps (counting posts per author here would read
+        every post of every author on the page) for the accounts not known yet."""
+        missing = [i for i in ids if i not in self._stats]
         if missing:
-            rows = await self.db.execute(STATS_OF, {"ids": missing})
-            for actor_id, *values in rows.all():
+            for actor_id, *values in reads.all(STATS_OF, {"ids": missing}):
                 self._stats[actor_id] = _stats(values)
+
+    def _counts(self, actors: list[Any]) -> dict[int, dict[str, Any]]:
+        """Statuses, followers, following and the last post's date for each account
+        (``read_stats`` or ``read_actors`` having loaded them)."""
         counts: dict[int, dict[str, Any]] = {}
         for actor in actors:
             counts[actor.id] = dict(self._stats.get(actor.id) or _stats(None))
@@ -222,10 +250,20 @@ class Renderer:
                         counts[actor.id][key] = total
         return counts
 
+    def render_accounts(self, actors: Iterable[Any]) -> list[dict[str, Any]]:
+        """Accounts whose counters are loaded already (``read_stats``/``read_actors``)."""
+        actor_list = list(actors)
+        counts = self._counts(actor_list)
+        return [self._account(a, counts[a.id]) for a in actor_list]
+
     async def accounts(self, actors: Iterable[Actor]) -> list[dict[str, Any]]:
         actor_list = list(actors)
-        counts = await self._counts(actor_list)
-        return [self._account(a, counts[a.id]) for a in actor_list]
+        if any(a.id not in self._stats for a in actor_list):
+            ids = [a.id for a in actor_list]
+            await one_hop(self.db, lambda reads: self.read_stats(reads, ids))
+        rendered = self.render_accounts(actor_list)
+        await add_moderation_fields(self, actor_list, rendered)
+        return rendered
 
     async def account(self, actor: Actor) -> dict[str, Any]:
         return (await self.accounts([actor]))[0]
@@ -234,7 +272,7 @@ class Renderer:
         last = counts["last"]
         avatar, header = self.avatar(actor), self.header(actor)
         fields = []
-        for item in (actor.raw or {}).get("attachment", []) if not actor.local else []:
+        for item in ((actor.raw or {}).get("attachment") or []) if not actor.local else []:
             if isinstance(item, dict) and item.get("type") == "PropertyValue":
                 fields.append(
                     {
@@ -264,7 +302,7 @@ class Renderer:
             "followers_count": counts["followers"],
             "following_count": counts["following"],
             "statuses_count": counts["statuses"],
-            "last_status_at": last.strftime("%Y-%m-%d") if last else None,
+            "last_status_at": last.date().isoformat() if last else None,
             "hide_collections": False,
             "noindex": not actor.discoverable,
             "emojis": [],
@@ -301,38 +339,20 @@ class Renderer:
 
     # --- statuses -----------------------------------------------------------------
 
-    async def _load_actors(self, ids: Iterable[int]) -> None:
-        """The accounts not loaded yet, with their counters, in one query."""
-        missing = {i for i in ids if i not in self._actors}
+    def read_actors(self, reads: Reads, ids: Iterable[int]) -> None:
+        """The accounts not loaded yet, with their counters, in one statement."""
+        missing = list({i for i in ids if i not in self._actors})
         if missing:
-            rows = await self.db.execute(ACTORS_WITH_STATS, {"ids": list(missing)})
-            for actor, *values in rows.all():
+            for row in reads.all(ACTORS_WITH_STATS, {"ids": missing}):
+                actor, values = actor_with_stats(row)
                 self._actors[actor.id] = actor
                 self._stats[actor.id] = _stats(values)
 
-    async def _posts_by_id(self, ids: set[int]) -> dict[int, Post]:
-        """The posts with these ids: those the session holds already (``home_page`` loads
-        a page's originals and parents with it), the others in one query."""
-        session = self.db.sync_session
-        found: dict[int, Post] = {}
-        for post_id in ids:
-            held = session.identity_map.get(Session.identity_key(Post, post_id))
-            if isinstance(held, Post) and not inspect(held).expired_attributes:
-                found[post_id] = held
-        missing = [i for i in ids if i not in found]
-        if missing:
-            for post in await self.db.scalars(POSTS_BY_ID, {"ids": missing}):
-                found[post.id] = post
-        return found
-
-    async def _page_facts(self, ids: list[int]) -> PageFacts:
+    def _read_page_facts(self, reads: Reads, ids: list[int]) -> PageFacts:
         facts = PageFacts()
         if not ids:
             return facts
-        viewer = self.viewer.id if self.viewer is not None else None
-        for kind, post_id, value in (
-            await self.db.execute(PAGE_FACTS, {"ids": ids, "viewer": viewer})
-        ).all():
+        for kind, post_id, value in reads.all(PAGE_FACTS, {"ids": ids, "viewer": self.viewer_id}):
             if kind == "mention":
                 facts.mentions.setdefault(post_id, []).append(value)
             elif kind == "vote":
@@ -350,51 +370,80 @@ class Renderer:
             "acct": self.acct(actor),
         }
 
-    async def statuses(self, posts: Iterable[Post]) -> list[dict[str, Any]]:
+    def read_statuses(self, reads: Reads, page: list[StatusKey]) -> Surroundings:
+        """Everything rendering ``page`` needs besides its posts, in a fixed number of
+        statements: the boosted originals and replied-to posts (and the originals'
+        parents), mentions and the viewer's state, the accounts with their counters, and
+        media and polls when a post has some. Plain code over ``reads``: it runs in
+        ``one_hop``."""
+        keys = {k.id: k for k in page}
+        wanted = {k.reblog_of_id for k in page if k.reblog_of_id}
+        wanted |= {k.in_reply_to_id for k in page if k.in_reply_to_id}
+        related = self._read_posts(reads, wanted - keys.keys())
+        for post in related.values():
+            keys.setdefault(post.id, StatusKey.of(post))
+        originals = [keys[k.reblog_of_id] for k in page if k.reblog_of_id in keys]
+        # An original's parent is rarely known by then: one more small statement if needed.
+        parents_left = {o.in_reply_to_id for o in originals if o.in_reply_to_id}
+        related.update(self._read_posts(reads, parents_left - keys.keys()))
+        page_ids = {k.id for k in page}
+        every = page + [o for o in originals if o.id not in page_ids]
+        facts = self._read_page_facts(reads, [k.id for k in every])
+        mentioned = [a for people in facts.mentions.values() for a in people]
+        self.read_actors(reads, [k.actor_id for k in every] + mentioned)
+        # Uploads are attached to local posts only, and attaching one also writes the
+        # post's ``attachments``; a poll makes its post a Question. Pages with neither
+        # (most of them) skip those two statements.
+        media: dict[int, list[Any]] = {}
+        with_media = [k.id for k in every if k.has_uploads]
+        if with_media:
+            for row in reads.all(MEDIA_OF, {"ids": with_media}):
+                item = MediaRow(*row)
+                media.setdefault(item.post_id or 0, []).append(item)
+        questions = [k.id for k in every if k.is_question]
+        polls = {}
+        if questions:
+            polls = {row[0]: PollRow(*row) for row in reads.all(POLLS_OF, {"ids": questions})}
+        return Surroundings(related, facts, media, polls)
+
+    @staticmethod
+    def _read_posts(reads: Reads, ids: set[int]) -> dict[int, Any]:
+        if not ids:
+            return {}
+        return {row[0]: PostRow(*row) for row in reads.all(POSTS_BY_ID, {"ids": list(ids)})}
+
+    async def statuses(self, posts: Iterable[Any]) -> list[dict[str, Any]]:
+        """``posts`` (``Post`` or ``PostRow``) as Mastodon statuses, in order."""
         page = list(posts)
-        by_id = {p.id: p for p in page}
-        # The boosted originals and the posts replied to, in one query.
-        wanted = {p.reblog_of_id for p in page if p.reblog_of_id}
-        wanted |= {p.in_reply_to_id for p in page if p.in_reply_to_id}
-        by_id.update(await self._posts_by_id(wanted - by_id.keys()))
+        if not page:
+            return []
+        keys = [StatusKey.of(p) for p in page]
+        around = await one_hop(self.db, lambda reads: self.read_statuses(reads, keys))
+        return self.render_statuses(page, around)
+
+    def render_statuses(self, page: list[Any], around: Surroundings) -> list[dict[str, Any]]:
+        """``page`` as statuses, given what ``read_statuses`` loaded for it."""
+        by_id = dict(around.related)
+        by_id.update((p.id, p) for p in page)
         originals = {p.reblog_of_id: by_id[p.reblog_of_id] for p in page if p.reblog_of_id in by_id}
-        # An original's parent is rarely loaded by then: one more small query if needed.
-        parents_left = {o.in_reply_to_id for o in originals.values() if o.in_reply_to_id}
-        by_id.update(await self._posts_by_id(parents_left - by_id.keys()))
-        every = page + [o for o in originals.values() if o.id not in {p.id for p in page}]
-        ids = [p.id for p in every]
+        page_ids = {p.id for p in page}
+        every = page + [o for o in originals.values() if o.id not in page_ids]
         parent_authors = {
             p.in_reply_to_id: by_id[p.in_reply_to_id].actor_id
             for p in every
             if p.in_reply_to_id in by_id
         }
-        facts = await self._page_facts(ids)
-        mentioned = [a for people in facts.mentions.values() for a in people]
-        await self._load_actors([p.actor_id for p in every] + mentioned)
         account_list = list({a.id: a for a in (self._actors[p.actor_id] for p in every)}.values())
-        accounts = {int(a["id"]): a for a in await self.accounts(account_list)}
-
+        accounts = {int(a["id"]): a for a in self.render_accounts(account_list)}
+        facts = around.facts
         mentions = {
             post_id: [self._mention(a) for a in people]
             for post_id, people in facts.mentions.items()
         }
-        # Uploads are attached to local posts only, and attaching one also writes the
-        # post's ``attachments``; a poll makes its post a Question. Pages with neither
-        # (most of them) skip those two queries.
-        media: dict[int, list[MediaAttachment]] = {}
-        with_media = [p.id for p in every if p.local and p.attachments]
-        if with_media:
-            for item in await self.db.scalars(MEDIA_OF, {"ids": with_media}):
-                media.setdefault(item.post_id or 0, []).append(item)
-        questions = [p.id for p in every if p.type == "Question"]
-        polls = (
-            {p.post_id: p for p in await self.db.scalars(POLLS_OF, {"ids": questions})}
-            if questions
-            else {}
-        )
+        media, polls = around.media, around.polls
         viewer_state, own_votes = facts.state, facts.votes
 
-        def one(post: Post) -> dict[str, Any]:
+        def one(post: Any) -> dict[str, Any]:
             author = accounts[post.actor_id]
             return self._status(
                 post,
@@ -521,7 +570,7 @@ class Renderer:
             "edited_at": iso(post.edited_at),
             "account": account,
             "content": "" if is_boost else post.content,
-            "text": post.source if (self.viewer and self.viewer.id == post.actor_id) else None,
+            "text": post.source if self.viewer_id == post.actor_id else None,
             "visibility": visibility_of(post.audience),
             "audience": post.audience,
             "sensitive": post.sensitive,
@@ -546,28 +595,26 @@ class Renderer:
             "bookmarked": post.id in state["bookmark"],
             "pinned": post.id in state["pin"],
             "filtered": [],
+            "place": place_entity(post.place),
         }
 
     # --- notifications ------------------------------------------------------------
 
     async def notifications(self, rows: Iterable[Notification]) -> list[dict[str, Any]]:
         items = list(rows)
-        await self._load_actors([n.from_actor_id for n in items])
-        accounts = {
-            int(a["id"]): a
-            for a in await self.accounts(
-                {
-                    self._actors[n.from_actor_id].id: self._actors[n.from_actor_id] for n in items
-                }.values()
-            )
-        }
+        actor_ids = [n.from_actor_id for n in items]
         post_ids = {n.post_id for n in items if n.post_id}
-        posts = (
-            {p.id: p for p in await self.db.scalars(select(Post).where(Post.id.in_(post_ids)))}
-            if post_ids
-            else {}
-        )
-        statuses = {int(s["id"]): s for s in await self.statuses(posts.values())} if posts else {}
+
+        def read(reads: Reads) -> tuple[list[Any], Surroundings]:
+            """The senders and the posts, and what rendering those posts needs."""
+            self.read_actors(reads, actor_ids)
+            posts = list(self._read_posts(reads, post_ids).values())
+            return posts, self.read_statuses(reads, [StatusKey.of(p) for p in posts])
+
+        posts, around = await one_hop(self.db, read)
+        senders = {self._actors[i].id: self._actors[i] for i in actor_ids}
+        accounts = {int(a["id"]): a for a in self.render_accounts(senders.values())}
+        statuses = {int(s["id"]): s for s in self.render_statuses(posts, around)} if posts else {}
         return [
             {
                 "id": str(n.id),

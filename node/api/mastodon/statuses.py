@@ -18,6 +18,7 @@ from node import audience as aud
 from node.api.auth import optional_auth, require_user
 from node.api.errors import not_found, unprocessable
 from node.api.mastodon.media import media_entity
+from node.api.mastodon.places import place_param
 from node.api.mastodon.render import Renderer, iso, plain_text
 from node.api.pagination import page_from, paged_response
 from node.api.params import TRUE, Params, read_params
@@ -99,12 +100,18 @@ def _audience(params: Params) -> str:
     (Fedibird's circles)."""
     visibility = params.get_str("visibility") or "public"
     if params.has("group_id"):
-        raise unprocessable("posting to groups is not available yet")
+        if visibility not in ("limited", "group", "public"):
+            raise unprocessable("group_id goes with visibility=limited (or group)")
+        return "group"
     if params.has("circle_id"):
         if visibility not in ("limited", "circle"):
             raise unprocessable("circle_id goes with visibility=limited")
         return "circle"
     if visibility == "limited":
+        if params.get_str("in_reply_to_id"):
+            # A reply in a circle thread (Fedibird clients send limited): the thread's
+            # audience applies (node/thread_audience.py).
+            return "circle"
         raise unprocessable("visibility=limited needs at least one circle_id")
     if visibility not in AUDIENCE_OF:
         raise unprocessable(
@@ -142,6 +149,7 @@ async def create(request: web.Request) -> web.Response:
             in_reply_to = await visible(node, me, int(reply_id))
         except ValueError as exc:
             raise not_found() from exc
+    group = await _group_param(node, params) if audience == aud.GROUP else None
     key = request.headers.get("Idempotency-Key")
     with validation():
         post = await create_post(
@@ -157,8 +165,23 @@ async def create(request: web.Request) -> web.Response:
             poll=_poll(params),
             idempotency=(auth.user.id, key[:255]) if key else None,
             circle_ids=params.get_list("circle_id") if audience == aud.CIRCLE else (),
+            place=await place_param(node, params),
+            group=group,
         )
     return await status_response(node, me, post)
+
+
+async def _group_param(node: Node, params: Params) -> Actor:
+    """The Group actor named by ``group_id`` (an account id: local or remote group)."""
+    try:
+        group_id = int(params.get_str("group_id") or "")
+    except ValueError as exc:
+        raise unprocessable("group_id must be a group's account id") from exc
+    async with node.reads() as db:
+        group = await db.get(Actor, group_id)
+    if group is None or group.type != "Group":
+        raise unprocessable("group_id is not a group")
+    return group
 
 
 # --- reading -----------------------------------------------------------------------

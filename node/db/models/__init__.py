@@ -6,9 +6,23 @@ from node.db.models.base import Base
 from node.db.models.circles import Circle, CircleMember, PostCircle, PostRecipient
 from node.db.models.delivery import Delivery, DomainState
 from node.db.models.follows import Block, Follow
+from node.db.models.group_invitations import GroupInvitation
 from node.db.models.groups import GroupRole, GroupSettings
+from node.db.models.identity import (
+    AuditEntry,
+    LegalHold,
+    OidcLogin,
+    RetentionPolicy,
+    ScimGroup,
+    ScimGroupMember,
+    ScimToken,
+    UserIdentity,
+)
+from node.db.models.interests import FollowedTag
+from node.db.models.moderation import AccountModeration, Report
 from node.db.models.oauth import OAuthApp, OAuthCode, OAuthToken
 from node.db.models.partners import Partnership
+from node.db.models.places import Site, SiteMember
 from node.db.models.posts import Like, Mention, Post
 from node.db.models.settings import NodeSetting
 from node.db.models.social import (
@@ -27,10 +41,13 @@ from node.db.models.social import (
     UserList,
 )
 from node.db.models.timelines import TimelineEntry
+from node.db.models.web_session_records import WebSessionRecord
 
 __all__ = [
+    "AccountModeration",
     "Actor",
     "ActorStats",
+    "AuditEntry",
     "Base",
     "Block",
     "Bookmark",
@@ -39,9 +56,12 @@ __all__ = [
     "Delivery",
     "DomainState",
     "Follow",
+    "FollowedTag",
+    "GroupInvitation",
     "GroupRole",
     "GroupSettings",
     "IdempotencyKey",
+    "LegalHold",
     "Like",
     "ListMember",
     "Marker",
@@ -53,6 +73,7 @@ __all__ = [
     "OAuthApp",
     "OAuthCode",
     "OAuthToken",
+    "OidcLogin",
     "Partnership",
     "Pin",
     "Poll",
@@ -63,7 +84,16 @@ __all__ = [
     "PostRecipient",
     "PostTag",
     "ReceivedActivity",
+    "Report",
+    "RetentionPolicy",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
+    "Site",
+    "SiteMember",
     "TimelineEntry",
     "User",
+    "UserIdentity",
     "UserList",
+    "WebSessionRecord",
 ]

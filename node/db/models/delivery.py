@@ -4,7 +4,8 @@ Delivery states, for operators:
 
 =========  ===========================================================
 pending    waiting for ``next_attempt_at``; a worker may claim it
-in_flight  claimed by a worker (``claimed_at``); reclaimed if stale
+in_flight  claimed by a worker (``claimed_by``, ``claimed_at``) until ``lease_until``;
+           handed out again once the lease has run out (the worker died)
 done       the peer answered 2xx
 dead       gave up: 4xx that will not change, or older than 3 days
 =========  ===========================================================
@@ -15,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.ids import new_id
@@ -40,6 +42,9 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: which worker process holds the row (host:pid:random) and until when
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -57,4 +62,6 @@ class DomainState(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     open_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: allowed in ``partners`` federation mode although not a partner
+    allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

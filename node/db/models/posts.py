@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db.ids import new_id
@@ -49,6 +60,11 @@ class Post(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     tags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: the AS2 ``location`` Place as sent (node/places.py); its coordinates again below,
+    #: indexed for the nearby timeline
+    place: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    place_latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    place_longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     published: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -63,6 +79,14 @@ class Post(Base):
         # "which of these posts has this actor boosted": one probe per post on a page
         Index("ix_posts_actor_id_reblog_of_id", "actor_id", "reblog_of_id"),
         Index("ix_posts_local_audience_id", "local", "audience", "id"),
+        # Partial: the few posts with a place pay for the index, the others do not.
+        Index(
+            "ix_posts_place_latitude",
+            "place_latitude",
+            "place_longitude",
+            sqlite_where=text("place_latitude IS NOT NULL"),
+            postgresql_where=text("place_latitude IS NOT NULL"),
+        ),
     )
 
 

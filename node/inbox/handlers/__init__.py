@@ -6,9 +6,13 @@ from node.inbox.handlers import (  # noqa: F401
     block,
     create,
     delete,
+    flag,
     follow,
+    invite,
     like,
+    move,
     reject,
+    remove,
     undo,
     update,
 )

@@ -7,13 +7,17 @@ from typing import Any
 from sqlalchemy import select, update
 
 from federation.errors import FetchError, ValidationError
+from federation.integrity import proof_verification_method, verify_proof
 from federation.vocab import ACTIVITY_TYPES, parse_activity, parse_object
 from node import audience as aud
 from node.db.ids import new_id
 from node.db.models import Actor, Post
 from node.db.types import utcnow
+from node.groups import GROUP
+from node.inbox.group_posts import store_group_post
 from node.inbox.handlers._objects import embedded_or_fetched
 from node.inbox.registry import InboxContext, InboxRefusal, handles
+from node.integrity_keys import assertion_key
 from node.notifications import notify
 from node.remote_actors import get_or_fetch_actor, host_of
 from node.remote_posts import has_local_followers, store_remote_post
@@ -32,11 +36,19 @@ async def _prepare_relayed(node: Any, activity: Any, group: Any) -> Any:
         raise InboxRefusal(422, f"relayed activity: {exc.reason}") from exc
     if inner.type != "Create":
         raise InboxRefusal(422, f"relayed {inner.type} activities are not supported")
-    if not isinstance(inner.object, dict) or host_of(inner.object_id or "") != host_of(group.uri):
-        fetched = inner.object_id and await node.require_fetcher().get_json(inner.object_id)
-        obj_doc = fetched if isinstance(fetched, dict) else None
-    else:
+    embedded = isinstance(inner.object, dict)
+    if embedded and host_of(inner.object_id or "") == host_of(group.uri):
         obj_doc = inner.object
+    elif embedded and await _proven_by_actor(node, activity.object, inner.actor):
+        # A members-only group's post by a member elsewhere cannot be refetched by us
+        # (its author's server shows it to members only): its author's proof vouches.
+        obj_doc = inner.object
+    else:
+        try:
+            fetched = inner.object_id and await node.require_fetcher().get_json(inner.object_id)
+        except FetchError:
+            return None
+        obj_doc = fetched if isinstance(fetched, dict) else None
     if obj_doc is None:
         return None
     try:
@@ -50,6 +62,19 @@ async def _prepare_relayed(node: Any, activity: Any, group: Any) -> Any:
     except FetchError:
         return None
     return RELAYED, obj, author
+
+
+async def _proven_by_actor(node: Any, doc: Any, actor_uri: str) -> bool:
+    """``doc`` carries a FEP-8b32 proof made with one of ``actor_uri``'s own keys."""
+    method = proof_verification_method(doc) if isinstance(doc, dict) else None
+    if method is None:
+        return False
+    try:
+        actor = await get_or_fetch_actor(node, actor_uri)
+    except FetchError:
+        return False
+    key = assertion_key(actor, method)
+    return key is not None and verify_proof(doc, key)
 
 
 async def _prepare(node: Any, activity: Any, actor: Any) -> Any:
@@ -76,11 +101,22 @@ async def _prepare(node: Any, activity: Any, actor: Any) -> Any:
 async def apply(ctx: InboxContext) -> None:
     if isinstance(ctx.prepared, tuple) and ctx.prepared[0] == RELAYED:
         _, obj, author = ctx.prepared
-        post = await store_remote_post(ctx.db, obj, await ctx.db.merge(author), via=ctx.actor)
+        post = await store_group_post(ctx, obj, await ctx.db.merge(author), ctx.actor)
         if post is None:
             ctx.notes.append("relayed post concerns nobody here: not stored")
         return
     original = await ctx.db.scalar(select(Post).where(Post.uri == ctx.activity.object_id))
+    if ctx.actor.type == GROUP:
+        # A group's boost of a post (a public group, FEP-1b12 as Mastodon can read it)
+        # is the post itself, in that group.
+        if original is None and isinstance(ctx.prepared, tuple):
+            obj, author = ctx.prepared
+            original = await store_group_post(ctx, obj, await ctx.db.merge(author), ctx.actor)
+        elif original is not None and original.group_id is None and not original.local:
+            original.group_id = ctx.actor.id
+        if original is None:
+            ctx.notes.append("group post concerns nobody here: not stored")
+        return
     if original is None and isinstance(ctx.prepared, tuple):
         obj, author = ctx.prepared
         author = await ctx.db.merge(author)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from node.db.models import Block, Like, Post
+from node.db.models import Actor, Block, Like, Post
 from node.db.types import utcnow
 from node.inbox.handlers._follow_ref import referenced_follow
+from node.inbox.handlers._partnership import after_org_follow_change
 from node.inbox.registry import InboxContext, handles
 
 
@@ -36,6 +37,9 @@ async def apply(ctx: InboxContext) -> None:
         row = await referenced_follow(ctx, {"id": inner_id} if kind is None else inner)
         if row is not None and row.follower_id == ctx.actor.id:
             await ctx.db.delete(row)
+            followee = await ctx.db.get(Actor, row.followee_id)
+            if followee is not None:
+                await after_org_follow_change(ctx, ctx.actor, followee)
             return
     if kind in (None, "Like", "EmojiReact"):
         like = await ctx.db.scalar(

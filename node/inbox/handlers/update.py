@@ -9,10 +9,13 @@ from sqlalchemy import select
 from federation.errors import ValidationError
 from federation.vocab import ACTOR_TYPES, parse_actor
 from node.db.models import Actor, Post
+from node.edits import announce_edit, record_remote_edit
 from node.inbox.handlers._objects import authored_by, embedded_or_fetched, object_not_embedded
 from node.inbox.registry import InboxContext, handles
+from node.polls import sync_remote_poll
 from node.remote_actors import apply_actor_document
 from node.remote_posts import POST_TYPES, update_remote_post
+from node.text import sanitize_html
 
 
 async def _prepare(node: Any, activity: Any, actor: Any) -> Any:
@@ -49,4 +52,17 @@ async def apply(ctx: InboxContext) -> None:
     if post is None or post.actor_id != ctx.actor.id:
         ctx.notes.append("update of an unknown post ignored")
         return
-    update_remote_post(post, prepared)
+    # Mastodon also sends Updates of a poll's counts alone: only a changed text is an
+    # edit (a version in the history, live status.update events, update notifications).
+    edited = (
+        sanitize_html(prepared.content or "") != post.content
+        or (prepared.summary or "") != post.summary
+        or bool(prepared.sensitive) != post.sensitive
+    )
+    if edited:
+        await record_remote_edit(ctx.db, post)
+    update_remote_post(post, prepared, edited=edited)
+    if prepared.type == "Question" or prepared.poll is not None:
+        await sync_remote_poll(ctx.db, post, prepared.poll)
+    if edited:
+        await announce_edit(ctx.db, post)

@@ -1,0 +1,1 @@
+"""Operating a node: health and metrics endpoints, database copy, backup and restore."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import make_transient_to_detached
 
 from node.api.errors import ApiError, forbidden, unauthorized
+from node.api.ratelimit import RATE_LIMITER
 from node.api.scopes import grants
 from node.appkeys import NODE
 from node.db.models import Actor, OAuthApp, OAuthToken, User
@@ -112,6 +113,9 @@ async def _load(request: web.Request, connection: AsyncConnection | None = None)
         if user is not None and user.disabled:
             raise unauthorized("Your login is currently disabled")
         auth = Auth(token=row, app=app, user=user, actor=actor)
+        limiter = request.app.get(RATE_LIMITER)
+        if limiter is not None and actor is not None:
+            limiter.remember("token:" + params["token_hash"], actor.id)
     request[AUTH_KEY] = auth
     return auth
 

@@ -9,12 +9,12 @@ from aiohttp import web
 
 from node.api.auth import bearer_token, hash_secret
 from node.api.errors import ApiError
-from node.api.ratelimit import RateLimiter
+from node.api.ratelimit import RATE_LIMITER
 from node.errors import CercleError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
-RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+__all__ = ["RATE_LIMITER", "api_middleware", "client_key"]
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -27,7 +27,7 @@ CORS_HEADERS = {
 }
 
 
-def _client_key(request: web.Request) -> str:
+def client_key(request: web.Request) -> str:
     token = bearer_token(request)
     if token:
         return "token:" + hash_secret(token)
@@ -47,7 +47,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         and request.path.startswith("/api/")
         and not request.path.startswith("/api/v1/streaming")
     ):
-        allowed, remaining, reset = limiter.hit(_client_key(request))
+        allowed, remaining, reset = limiter.hit(limiter.key_for(client_key(request)))
         headers.update(
             {
                 "X-RateLimit-Limit": str(limiter.limit),

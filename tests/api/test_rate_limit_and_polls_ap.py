@@ -11,7 +11,7 @@ from tests.harness import NodeFactory
 async def test_rate_limited_client_gets_429_with_retry_after(
     node_factory: NodeFactory, api: ClientFactory
 ):
-    node = await node_factory.start("a", users=("alice",), api_rate_limit=5)
+    node = await node_factory.start("a", users=("alice", "bob"), api_rate_limit=5)
     alice = await api(node, "alice")
     for _ in range(5):
         await alice.get("/api/v1/accounts/verify_credentials")
@@ -21,9 +21,15 @@ async def test_rate_limited_client_gets_429_with_retry_after(
     assert body == {"error": "Too many requests"}
     assert int(headers["Retry-After"]) > 0
     assert headers["X-RateLimit-Remaining"] == "0"
-    # Another client has its own budget
+    # The budget is the account's, as Mastodon counts it: alice's second app shares it
+    # (its token's very first request is counted before the token is known)...
     other = await api(node, "alice")
     await other.get("/api/v1/accounts/verify_credentials")
+    await other.call("GET", "/api/v1/accounts/verify_credentials", expect=429)
+    # ...and another account has its own
+    bob = await api(node, "bob")
+    for _ in range(5):
+        await bob.get("/api/v1/accounts/verify_credentials")
 
 
 async def test_poll_is_served_as_a_question(node_factory: NodeFactory, api: ClientFactory):

@@ -77,10 +77,18 @@ async def _join(member_node: RunningNode, username: str, host: RunningNode, grou
 
 
 async def _member_on_host(host: RunningNode, member_node: RunningNode, username: str) -> Actor:
-    async with host.node.reads() as db:
-        found = await db.scalar(select(Actor).where(Actor.uri == member_node.actor_uri(username)))
-    assert found is not None
-    return found
+    """The person as the group's host knows them, once their Follow of the group arrived
+    there (their node may deliver it with its own worker, a moment after ``deliver_all``)."""
+
+    async def known() -> Actor | None:
+        async with host.node.reads() as db:
+            return await db.scalar(
+                select(Actor)
+                .join(Follow, Follow.follower_id == Actor.id)
+                .where(Actor.uri == member_node.actor_uri(username))
+            )
+
+    return await wait_for(known)
 
 
 @pytest.fixture

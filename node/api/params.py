@@ -101,6 +101,16 @@ class Params:
             items = [v for _, v in indexed]
         return items
 
+    def require_ids(self, name: str) -> list[int]:
+        """A non-empty list of ids (``account_ids[]`` of circles and groups), or 422."""
+        values = self.get_list(name)
+        if not values:
+            raise unprocessable(f"{name} can't be blank")
+        try:
+            return [int(v) for v in values]
+        except (TypeError, ValueError) as exc:
+            raise unprocessable(f"{name} must be account ids") from exc
+
     def get_dict(self, name: str) -> dict[str, Any]:
         """``poll[options][]=a&poll[expires_in]=60`` or ``{"poll": {...}}`` as a dict."""
         if isinstance(self.json_body.get(name), dict):

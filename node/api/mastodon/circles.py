@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from node.api.auth import require_user
-from node.api.errors import not_found, unprocessable
+from node.api.errors import not_found
 from node.api.mastodon.render import Renderer
 from node.api.params import read_params
 from node.api.routing import route
@@ -70,15 +70,6 @@ async def destroy(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
-def _account_ids(values: list[Any]) -> list[int]:
-    if not values:
-        raise unprocessable("account_ids can't be blank")
-    try:
-        return [int(v) for v in values]
-    except (TypeError, ValueError) as exc:
-        raise unprocessable("account_ids must be account ids") from exc
-
-
 async def accounts(request: web.Request) -> web.Response:
     node = request.app[NODE]
     _, me = await require_user(request, "read:lists")
@@ -91,7 +82,7 @@ async def accounts(request: web.Request) -> web.Response:
 async def add_accounts(request: web.Request) -> web.Response:
     _, me = await require_user(request, "write:lists")
     params = await read_params(request)
-    ids = _account_ids(params.get_list("account_ids"))
+    ids = params.require_ids("account_ids")
     async with transaction(request.app[NODE]) as db:
         circle = await own_circle(db, me, request.match_info["id"])
         people = []
@@ -107,7 +98,7 @@ async def add_accounts(request: web.Request) -> web.Response:
 async def remove_accounts(request: web.Request) -> web.Response:
     _, me = await require_user(request, "write:lists")
     params = await read_params(request)
-    ids = _account_ids(params.get_list("account_ids"))
+    ids = params.require_ids("account_ids")
     async with transaction(request.app[NODE]) as db:
         circle = await own_circle(db, me, request.match_info["id"])
         await remove_members(db, circle, ids)

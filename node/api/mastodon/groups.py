@@ -9,8 +9,6 @@ activities (node/group_remote.py): that is how a co-host's moderators act.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from node import group_remote, groups
@@ -141,15 +139,6 @@ async def remove_status(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
-def _account_ids(values: list[Any]) -> list[int]:
-    if not values:
-        raise unprocessable("account_ids can't be blank")
-    try:
-        return [int(v) for v in values]
-    except (TypeError, ValueError) as exc:
-        raise unprocessable("account_ids must be account ids") from exc
-
-
 async def invite(request: web.Request) -> web.Response:
     node = request.app[NODE]
     _, me = await require_user(request, "write:follows")
@@ -157,7 +146,7 @@ async def invite(request: web.Request) -> web.Response:
     if not group.local:
         raise unprocessable("invitations are sent by the group's own server")
     params = await read_params(request)
-    people = [await _actor(node, str(i)) for i in _account_ids(params.get_list("account_ids"))]
+    people = [await _actor(node, str(i)) for i in params.require_ids("account_ids")]
     count = await groups.invite(node, group.id, me, people)
     return web.json_response({"invited": count})
 

@@ -60,9 +60,11 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
-# What `cercle serve` imports: the CLI, then the application factory (its lifecycle
-# imports nothing more before the first request).
-IMPORT_ROOTS = ("node.cli", "node.app")
+# What `cercle serve` imports: the CLI, the application factory, and the client-API
+# modules that `create_app` imports by name (``@api``: node.api.setup.api_modules()). Its
+# lifecycle and the first request import little more (`cryptography` and nh3 wait for the
+# first signature and the first received post).
+IMPORT_ROOTS = ("node.cli", "node.app", "@api")
 # Cercle's own packages are shown a level deeper (node.db, webui.admin_pages, ...).
 OWN_PACKAGES = ("node", "federation", "webui")
 IMPORT_TOP = 30
@@ -108,7 +110,11 @@ class Finder(importlib.abc.MetaPathFinder):
 print(f"interpreter\t{rss():.1f}")
 sys.meta_path.insert(0, Finder())
 for name in sys.argv[2:]:
-    importlib.import_module(name)
+    if name == "@api":
+        for module in importlib.import_module("node.api.setup").api_modules():
+            importlib.import_module(module)
+    else:
+        importlib.import_module(name)
 own_packages = tuple(sys.argv[1].split(","))
 by_package = collections.Counter()
 for name, megabytes in own.items():

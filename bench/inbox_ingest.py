@@ -129,9 +129,15 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
     return read(f"/proc/{pid}/stat"), read(f"/proc/{pid}/task/{pid}/stat")
 
 
-def start_child(args: Sequence[str]) -> tuple[subprocess.Popen[bytes], list[str]]:
-    """Start a benchmark child and wait for its ``ready`` line; returns its words."""
-    proc = subprocess.Popen([PYTHON, *args], cwd=REPO_ROOT, env=child_env(), stdout=subprocess.PIPE)
+def start_child(
+    args: Sequence[str], log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], list[str]]:
+    """Start a benchmark child and wait for its ``ready`` line; returns its words.
+    ``log``: where its stderr (the node's log lines) goes."""
+    with open(log or os.devnull, "wb") as stderr:
+        proc = subprocess.Popen(
+            [PYTHON, *args], cwd=REPO_ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=stderr
+        )
     try:
         line = wait_for_line(proc, "ready ", CHILD_START_TIMEOUT)
     except BaseException:
@@ -246,6 +252,7 @@ def run_in(
     profile_out: Path | None,
     sql_out: Path | None = None,
     cprofile_out: Path | None = None,
+    access_log: bool = True,
 ) -> list[Figure]:
     """Node, then bare pipeline, then null handler, each on the server core in turn."""
     peer_sock = bind_loopback(0)
@@ -256,9 +263,12 @@ def run_in(
     pstats_file = workdir / "node.pstats"
     if cprofile_out is not None:
         node_args += ["--cprofile", str(pstats_file)]
+    if not access_log:
+        node_args.append("--no-access-log")
     spy_out = profile_out.with_suffix(".raw") if profile_out else None
     spy = None
-    node_proc, words = start_child(["-m", "bench.node_server", *node_args])
+    node_log = workdir / "node.log"
+    node_proc, words = start_child(["-m", "bench.node_server", *node_args], log=node_log)
     try:
         node_port, user_uri = int(words[1]), words[2]
         started = time.perf_counter()
@@ -274,6 +284,7 @@ def run_in(
         spy.wait(30)
     prefix = f"{peer.actor_uri}/statuses/bench-"
     stored, mentions = count_stored(workdir / "node" / "cercle.db", prefix)
+    access_lines = sum(1 for line in node_log.open() if '"logger":"cercle.access"' in line)
 
     key_pem = workdir / "peer.pem"
     key_pem.write_text(peer.public_key_pem())
@@ -304,7 +315,9 @@ def run_in(
     if cprofile_out is not None and pstats_file.exists():
         report = summarise_cprofile(pstats_file, WARMUP + n)
         cprofile_out.write_text(report + "\n")
-        print(report, f"\n(written to {cprofile_out})\n")
+        raw = cprofile_out.with_suffix(".pstats")
+        shutil.copyfile(pstats_file, raw)
+        print(report, f"\n(written to {cprofile_out}, raw stats in {raw})\n")
     if spy_out is not None and profile_out is not None and spy_out.exists():
         report = summarise_py_spy(spy_out, REPO_ROOT)
         profile_out.write_text(report + "\n")
@@ -317,7 +330,12 @@ def run_in(
         + (f" (stopped after {TIME_LIMIT:.0f}s: {sent} of {n} sent)" if sent < n else "")
         + f"; {stored}/{node_run.accepted} posts found in the database with {mentions} "
         f"mentions; {node_run.cpu_note()}; warm-up {node_warm.count(202)}/{WARMUP} "
-        f"accepted; exit status {node_exit}; pre-signing {WARMUP + n} took {sign_seconds:.1f}s"
+        f"accepted; exit status {node_exit}; pre-signing {WARMUP + n} took {sign_seconds:.1f}s; "
+        + (
+            f"JSON access log on, as `cercle serve` by default ({access_lines} lines)"
+            if access_log
+            else "access log off (--no-access-log)"
+        )
     )
     if node_run.load.sample_error:
         node_note += f"; first refusal: {node_run.load.sample_error}"
@@ -368,13 +386,14 @@ def run(
     profile_out: Path | None = None,
     sql_out: Path | None = None,
     cprofile_out: Path | None = None,
+    access_log: bool = True,
 ) -> list[Figure]:
     """The whole benchmark, with this process (sender and fake peer) off the server's core."""
     with (
         tempfile.TemporaryDirectory(prefix="cercle-bench-") as tmp,
         pinned({client_cpu()}),
     ):
-        return run_in(n, Path(tmp), profile_out, sql_out, cprofile_out)
+        return run_in(n, Path(tmp), profile_out, sql_out, cprofile_out, access_log)
 
 
 def main() -> None:
@@ -404,9 +423,14 @@ def main() -> None:
         default=None,
         help="run the node under cProfile (slower) and write calls per activity to this file",
     )
+    parser.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="serve without the per-request access log (`cercle serve --no-access-log`)",
+    )
     args = parser.parse_args()
     print(machine_line())
-    figures = run(args.n, args.profile, args.sql_stats, args.cprofile)
+    figures = run(args.n, args.profile, args.sql_stats, args.cprofile, not args.no_access_log)
     print(format_table(figures))
 
 

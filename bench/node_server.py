@@ -3,7 +3,9 @@
 ``python -m bench.node_server --data-dir D --cpu 0`` initialises a fresh dev node in ``D``
 (SQLite, like ``tests/harness.py``), adds the local account the benchmark mentions, pins
 itself to one core, serves the unmodified ``create_app`` with workers off (fan-out is not
-what is measured), prints ``ready <port> <user uri>`` and serves until SIGTERM.
+what is measured), prints ``ready <port> <user uri>`` and serves until SIGTERM. It logs
+as ``cercle serve`` does by default, a JSON access-log line per request on stderr (the
+benchmark sends it to a file); ``--no-access-log`` as ``cercle serve --no-access-log``.
 
 A separate process matters: in the bench process the node would share the interpreter and
 the core with the load generator and the fake peer, and the figure would mean nothing.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import logging
 from pathlib import Path
 
 from sqlalchemy import select
@@ -29,6 +32,7 @@ from node.appkeys import NODE
 from node.bootstrap import initialise
 from node.context import open_node, transaction
 from node.db.models import Actor
+from node.logging_setup import configure_logging
 from node.settings import Settings
 from tests.harness import PASSWORD, bind_loopback, make_settings
 
@@ -61,7 +65,13 @@ def main() -> None:
     parser.add_argument("--cprofile", type=Path, default=None)
     parser.add_argument("--sql-stats", type=Path, default=None, help="write statement counts")
     parser.add_argument("--activities", type=int, default=1, help="divide SQL counts by this")
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="as `cercle serve --no-access-log`"
+    )
     args = parser.parse_args()
+    # Logging as `cercle serve` sets it up: JSON lines on stderr, one per request.
+    configure_logging("json")
+    access_log = None if args.no_access_log else logging.getLogger("cercle.access")
     pinned = args.cpu is not None and pin_self(args.cpu)
     sock = bind_loopback(0)
     port = sock.getsockname()[1]
@@ -78,7 +88,11 @@ def main() -> None:
     if profiler is not None:
         profiler.enable()
     try:
-        asyncio.run(serve_until_signal(app, sock, f"ready {port} {user_uri} pinned={pinned}"))
+        asyncio.run(
+            serve_until_signal(
+                app, sock, f"ready {port} {user_uri} pinned={pinned}", access_log=access_log
+            )
+        )
     finally:
         if profiler is not None:
             profiler.disable()

@@ -8,7 +8,11 @@ has core 0 and the load (sender or receivers) and PostgreSQL share core 1; with 
 servers take one core each and the load and PostgreSQL run beside them, so the ratio is
 a floor of what two machines would give. The notes also give each run's rate per
 CPU-second of the Cercle processes, which shows whether a process loses efficiency when
-it shares the database with another.
+it shares the database with another, and for ingest the CPU per activity of the web
+processes (w), of the database's PostgreSQL backends and of the load generator (this
+process), with the limit they set on the ratio: on 2 cores one process goes at most at
+1/w1 and two at most at 2/(w2 + p2), p being PostgreSQL plus the load generator, so the
+ratio cannot exceed 2 w1 / (w2 + p2) however quiet the machine.
 
 Ingest: the same pre-signed public Create(Note) activities as ``bench.inbox_ingest``,
 split evenly between the web processes (``create_app`` with workers off, as
@@ -22,7 +26,7 @@ Needs a PostgreSQL server: ``CERCLE_BENCH_POSTGRES`` (default
 ``postgresql://cercle:cercle@127.0.0.1:5432/postgres``, what ``.ci/run`` sets up); each
 run creates its own database and drops it afterwards.
 
-Run alone: ``.venv/bin/python -m bench.scale_pg [-n 4000]``.
+Run alone: ``.venv/bin/python -m bench.scale_pg [-n 4000] [--ingest-only] [--profile DIR]``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -77,6 +82,15 @@ class Measured:
     count: int
     wall: float
     cpu: float
+    #: CPU seconds of this database's PostgreSQL backends, and of the load generator
+    #: (this process: it sends the requests); measured for ingest only
+    pg_cpu: float = 0.0
+    load_cpu: float = 0.0
+    #: PostgreSQL sessions opened on the database while measured
+    sessions: int = 0
+
+    def per_activity_ms(self, seconds: float) -> float:
+        return 1000 * seconds / self.count if self.count else 0.0
 
     @property
     def rate(self) -> float:
@@ -108,6 +122,59 @@ async def drop_database(url: str) -> None:
     conn = await asyncpg.connect(ADMIN_URL)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the bench's database (the nodes' pools)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", url.rsplit("/", 1)[1]
+        )
+    finally:
+        await conn.close()
+    return [row["pid"] for row in rows]
+
+
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process still there (/proc, readable for any
+    user: the server runs as ``postgres``)."""
+    cpu = {}
+    for pid in pids:
+        try:
+            cpu[pid] = thread_cpu_seconds(pid)[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return cpu
+
+
+def backends_cpu_since(url: str, before: dict[int, float]) -> float:
+    """CPU the database's backends spent since ``before`` (a backend opened meanwhile
+    counts whole). The server's shared background processes (WAL writer, checkpointer)
+    serve every database of this shared server and are left out."""
+    after = process_cpu(asyncio.run(backend_pids(url)))
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+async def sessions_opened(url: str) -> int:
+    """Sessions PostgreSQL has opened on the bench's database so far (a pool that
+    opens and closes connections under load makes the server start a backend each
+    time, CPU the per-backend figures cannot see once the backend is gone)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT sessions FROM pg_stat_database WHERE datname = $1",
+                url.rsplit("/", 1)[1],
+            )
+            or 0
+        )
     finally:
         await conn.close()
 
@@ -196,7 +263,13 @@ async def _drive_all(batches: list[tuple[int, list[bytes]]], concurrency: int) -
 
 
 def ingest(
-    processes: int, node_dir: Path, domain_port: int, url: str, n: int, tag: str
+    processes: int,
+    node_dir: Path,
+    domain_port: int,
+    url: str,
+    n: int,
+    tag: str,
+    profile: Path | None = None,
 ) -> Measured:
     # One remote sender per web process: a single sender would make both processes
     # update the same remote actor's counters, a hot row real traffic does not have.
@@ -214,17 +287,44 @@ def ingest(
             warm.append((port, signed(peer, inbox, user_uri, f"{tag}-warm-{index}", WARMUP)))
             measured.append((port, signed(peer, inbox, user_uri, f"{tag}-{index}", n // processes)))
         asyncio.run(_warm_all(peers, warm))
+        backends = process_cpu(asyncio.run(backend_pids(url)))
+        sessions = asyncio.run(sessions_opened(url))
+        profilers = [py_spy(proc.pid, profile, f"{tag}-{i}") for i, (proc, _) in enumerate(servers)]
         before = sum(thread_cpu_seconds(p.pid)[0] for p, _ in servers)
+        load_before = time.process_time()
         started = time.perf_counter()
         accepted = asyncio.run(_drive_all(measured, CONCURRENCY // processes))
         wall = time.perf_counter() - started
+        load_cpu = time.process_time() - load_before
         cpu = sum(thread_cpu_seconds(p.pid)[0] for p, _ in servers) - before
+        pg_cpu = backends_cpu_since(url, backends)
+        sessions = asyncio.run(sessions_opened(url)) - sessions
+        for profiler in profilers:
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes its file and exits
+                profiler.wait(timeout=60)
     finally:
         for proc, _ in servers:
             stop_process(proc)
         for sock in socks:
             sock.close()
-    return Measured(processes, accepted, wall, cpu)
+    return Measured(processes, accepted, wall, cpu, pg_cpu, load_cpu, sessions)
+
+
+def py_spy(pid: int, directory: Path | None, name: str) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` of a web process while it is measured (``--profile DIR``):
+    collapsed stacks in ``DIR/NAME.txt``, to see where its CPU goes. Sampling costs the
+    machine some CPU of its own: figures of a profiled run are not comparable."""
+    if directory is None:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    args = ["record", "--pid", str(pid), "--rate", "250", "--nonblocking", "--format", "raw"]
+    args += ["--output", str(directory / f"{name}.txt")]
+    return subprocess.Popen(
+        [str(Path(PYTHON).parent / "py-spy"), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 # --- fan-out ---------------------------------------------------------------------------
@@ -302,13 +402,14 @@ def fanout(
 # --- parent ----------------------------------------------------------------------------
 
 
-def run(n: int = 4_000) -> list[Figure]:
+def run(n: int = 4_000, *, ingest_only: bool = False, profile: Path | None = None) -> list[Figure]:
     try:
         url = asyncio.run(create_database())
     except Exception as exc:  # refused, bad password, no such role: say so, do not crash
         note = f"PostgreSQL not reachable at {ADMIN_URL} ({exc}): start it as .ci/run does"
         return [Figure("scale-out on PostgreSQL", 0, "", note=note, ok=None)]
     receivers = None
+    fan_one = fan_two = None
     try:
         probe = bind_loopback(0)
         domain_port = probe.getsockname()[1]
@@ -316,20 +417,21 @@ def run(n: int = 4_000) -> list[Figure]:
         with tempfile.TemporaryDirectory(prefix="cercle-bench-pg-") as tmp:
             node_dir = Path(tmp) / "node"
             asyncio.run(prepare_node(node_dir, domain_port, url))
-            one = ingest(1, node_dir, domain_port, url, n, "one")
-            two = ingest(2, node_dir, domain_port, url, n, "two")
-            receivers = subprocess.Popen(
-                [PYTHON, "-m", "bench.fanout", "--receivers", "8", "--cpu", str(client_cpu())],
-                cwd=REPO_ROOT,
-                env=child_env(),
-                stdout=subprocess.PIPE,
-            )
-            ports = [
-                int(p)
-                for p in wait_for_line(receivers, "ready ", CHILD_TIMEOUT).split()[1].split(",")
-            ]
-            fan_one = fanout(1, node_dir, domain_port, url, ports, 1_000)
-            fan_two = fanout(2, node_dir, domain_port, url, ports, 2_000)
+            one = ingest(1, node_dir, domain_port, url, n, "one", profile)
+            two = ingest(2, node_dir, domain_port, url, n, "two", profile)
+            if not ingest_only:
+                receivers = subprocess.Popen(
+                    [PYTHON, "-m", "bench.fanout", "--receivers", "8", "--cpu", str(client_cpu())],
+                    cwd=REPO_ROOT,
+                    env=child_env(),
+                    stdout=subprocess.PIPE,
+                )
+                ports = [
+                    int(p)
+                    for p in wait_for_line(receivers, "ready ", CHILD_TIMEOUT).split()[1].split(",")
+                ]
+                fan_one = fanout(1, node_dir, domain_port, url, ports, 1_000)
+                fan_two = fanout(2, node_dir, domain_port, url, ports, 2_000)
     finally:
         if receivers is not None:
             stop_process(receivers)
@@ -342,7 +444,7 @@ def run(n: int = 4_000) -> list[Figure]:
             f"{m.rate:,.0f}/s; {m.cpu:.2f} CPU-s in Cercle processes = {m.cpu_rate:,.0f}/CPU-s"
         )
 
-    return [
+    figures = [
         Figure(
             "PG inbox ingest, 2 web processes",
             two.rate,
@@ -351,22 +453,60 @@ def run(n: int = 4_000) -> list[Figure]:
             one.rate,
             target=f">= {INGEST_TARGET}x",
             ok=ingest_ratio >= INGEST_TARGET,
-            note=f"{note(one, 'accepted')}; {note(two, 'accepted')}",
-        ),
-        Figure(
-            "PG delivery fan-out, 2 workers",
-            fan_two.rate,
-            "deliveries/s",
-            "same, 1 worker",
-            fan_one.rate,
-            note=f"{note(fan_one, 'delivered')}; {note(fan_two, 'delivered')}",
-        ),
+            note=f"{note(one, 'accepted')}; {note(two, 'accepted')}; {ingest_limit(one, two)}",
+        )
     ]
+    if fan_one is not None and fan_two is not None:
+        figures.append(
+            Figure(
+                "PG delivery fan-out, 2 workers",
+                fan_two.rate,
+                "deliveries/s",
+                "same, 1 worker",
+                fan_one.rate,
+                note=f"{note(fan_one, 'delivered')}; {note(fan_two, 'delivered')}",
+            )
+        )
+    return figures
+
+
+def ingest_limit(one: Measured, two: Measured) -> str:
+    """Where the physical limit of the ingest ratio lies, from the CPU each run spent.
+
+    On 2 cores, with ``w`` the web processes' CPU per activity and ``p`` everything else
+    the machine does per activity (PostgreSQL's backends, the load generator), one web
+    process goes at most at 1/w (its core) and two at most at 2/(w + p) (both cores
+    full), so the ratio cannot exceed 2 w1 / (w2 + p2): PostgreSQL's CPU per activity
+    bounds it as much as ours.
+    """
+    w1 = one.per_activity_ms(one.cpu)
+    w2 = two.per_activity_ms(two.cpu)
+    p2 = two.per_activity_ms(two.pg_cpu + two.load_cpu)
+    bound = 2 * w1 / (w2 + p2) if w2 + p2 else 0.0
+
+    def parts(m: Measured) -> str:
+        return (
+            f"web {m.per_activity_ms(m.cpu):.3f}, PostgreSQL backends "
+            f"{m.per_activity_ms(m.pg_cpu):.3f}, load generator {m.per_activity_ms(m.load_cpu):.3f}"
+            f" ({m.sessions} PostgreSQL sessions opened meanwhile)"
+        )
+
+    return (
+        f"CPU-ms per activity, 1 process: {parts(one)}; 2 processes: {parts(two)}; "
+        f"limit of the ratio on 2 cores 2*w1/(w2+p2) = {bound:.2f}x"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=4_000, help="activities per ingest run")
+    parser.add_argument("--ingest-only", action="store_true", help="skip the fan-out runs")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record each web process with py-spy while measured (collapsed stacks in DIR)",
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--domain-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -376,7 +516,7 @@ def main() -> None:
         serve_child(args.serve, args.domain_port, args.database_url, args.cpu)
         return
     print(machine_line(), flush=True)
-    figures = run(args.n)
+    figures = run(args.n, ingest_only=args.ingest_only, profile=args.profile)
     print(format_table(figures))
     print(machine_line())
 

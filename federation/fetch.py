@@ -15,7 +15,6 @@ is checked and re-signed, a byte cap while streaming, and one overall deadline.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -24,6 +23,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from federation import json_body
 from federation.errors import FetchError
 from federation.media_types import AP_ACCEPT, is_json_content_type
 from federation.signatures import sign_request
@@ -193,7 +193,7 @@ class Fetcher:
                 status=response.status,
             )
         try:
-            doc = json.loads(response.body)
+            doc = json_body.loads(response.body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             # RecursionError: "[[[[..." nested past the interpreter's limit fits in the cap.
             raise FetchError(f"{response.url} sent invalid JSON: {exc}") from exc

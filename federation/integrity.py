@@ -26,14 +26,16 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
-
-import rfc8785
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any, Final
 
 from federation.jsonld import plain_json
 from federation.vocab.values import parse_datetime
+
+if TYPE_CHECKING:  # imported where used: an idle node needs neither (see signatures/keys.py)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ def decode_multikey(value: str) -> Ed25519PublicKey:
     raw = base58btc_decode(value[1:])
     if not raw.startswith(_ED25519_PUB_PREFIX) or len(raw) != len(_ED25519_PUB_PREFIX) + 32:
         raise ValueError("not an Ed25519 Multikey")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(raw[len(_ED25519_PUB_PREFIX) :])
 
 
@@ -97,6 +101,8 @@ def _hash_data(
 
     ``legacy`` leaves the document's @context out of the proof configuration (pre-2024 form).
     """
+    import rfc8785
+
     config = {key: value for key, value in proof_options.items() if key != "proofValue"}
     config.pop("@context", None)
     if "@context" in unsecured and not legacy:
@@ -193,6 +199,8 @@ def _verify_one(
 
 
 def _signature_matches(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     try:
         public_key.verify(signature, data)
     except InvalidSignature:

@@ -21,8 +21,17 @@ The statements are plain SQL, written once for every database:
 Writes are sent with the next round trip (a ``fetch``, or ``flush``): a failing write
 surfaces there, and the caller rolls the transaction back either way.
 
-``SessionBatchIO`` runs them through an ``AsyncSession`` one by one: PostgreSQL (whose
-driver has no thread to hop to) and any other database.
+On PostgreSQL, ``PgBatchIO`` sends them straight to the pooled asyncpg connection: an
+``IN :list`` becomes ``= ANY($n)`` with one array parameter, so each query has one text
+whatever the batch's size and asyncpg prepares it once per connection (an expanded IN
+list is a new statement for PostgreSQL to parse and plan at every new length), and rows
+go in one ``INSERT … SELECT FROM unnest(arrays)`` per table: one text for any number of
+rows, one execution instead of one per row; consecutive INSERTs into several tables go
+as one statement (data-modifying ``WITH``), one round trip.
+The group committer's common case runs in ``pg_transaction``: no session, no SAVEPOINT.
+
+``SessionBatchIO`` runs them through an ``AsyncSession`` one by one: any other database,
+and a batch mixed with activities applied alone (inside the session's transaction).
 """
 
 from __future__ import annotations
@@ -141,7 +150,42 @@ async def sqlite_transaction(engine: AsyncEngine) -> AsyncIterator[SqliteBatchIO
         await _give_back(pooled, ended)
 
 
-async def _give_back(pooled: Any, ended: bool) -> None:
+def is_asyncpg(bind: Any) -> bool:
+    return bind.dialect.name == "postgresql" and bind.dialect.driver == "asyncpg"
+
+
+@asynccontextmanager
+async def pg_transaction(engine: AsyncEngine) -> AsyncIterator[PgBatchIO]:
+    """A transaction of its own on a pooled asyncpg connection of ``engine``, without a
+    session; the pending writes are sent and committed at the end of the block, all
+    rolled back if it raises. A connection that could not be rolled back (lost, or a
+    statement cut off mid-way) is dropped from the pool rather than handed out again:
+    SQLAlchemy never saw its errors, so it would not know."""
+    pooled = await engine.raw_connection()
+    driver = pooled.driver_connection
+    ended = broken = False
+    try:
+        transaction = driver.transaction()
+        await transaction.start()
+        io = PgBatchIO(driver, engine.dialect)
+        try:
+            yield io
+            await io.flush()
+        except BaseException:
+            try:
+                await transaction.rollback()
+            except Exception:
+                broken = True
+            raise
+        await transaction.commit()
+        ended = True
+    finally:
+        if broken or driver.is_closed():
+            await greenlet_spawn(pooled.invalidate)
+        await _give_back(pooled, ended, in_greenlet=True)
+
+
+async def _give_back(pooled: Any, ended: bool, *, in_greenlet: bool = False) -> None:
     """Return the connection to the pool. The pool would roll it back first — one more
     round trip to the driver's thread — but a transaction this module ended by its own
     COMMIT leaves nothing to roll back, so it is returned as SQLAlchemy returns a
@@ -149,7 +193,12 @@ async def _give_back(pooled: Any, ended: bool) -> None:
     to the ordinary return should a SQLAlchemy upgrade rename it)."""
     close_special = getattr(pooled, "_close_special", None) if ended else None
     if close_special is not None:
-        close_special(transaction_reset=True)
+        if in_greenlet:
+            # A pool that is full closes the connection instead (PostgreSQL's overflow
+            # connections), which the asyncpg adapter can only do inside a greenlet.
+            await greenlet_spawn(close_special, transaction_reset=True)
+        else:
+            close_special(transaction_reset=True)
     else:
         await greenlet_spawn(pooled.close)
 
@@ -194,6 +243,182 @@ class SessionBatchIO:
             rows = await self.db.execute(text(query.sql).bindparams(*binds), params)
             results.append([tuple(row) for row in rows])
         return results
+
+
+class PgBatchIO:
+    """Statements on one asyncpg connection, in the transaction ``pg_transaction`` holds.
+
+    Writes are sent with the next round trip, as on SQLite; asyncpg prepares each
+    distinct text once per connection (its statement cache), so the few texts a batch
+    uses are parsed and planned once, not per batch."""
+
+    def __init__(self, driver: Any, dialect: Dialect) -> None:
+        self._driver = driver
+        self.dialect = dialect
+        self._pending: list[Write] = []
+
+    def write(self, writes: Sequence[Write]) -> None:
+        self._pending.extend(writes)
+
+    async def flush(self) -> None:
+        """The pending writes in order; consecutive INSERTs into distinct tables go as
+        one statement (``_pg_inserts``), so a batch's rows cost one round trip."""
+        pending, self._pending = self._pending, []
+        inserts: list[Insert] = []
+        for item in pending:
+            if isinstance(item, Insert):
+                if not item.rows:
+                    continue
+                if any(other.table is item.table for other in inserts):
+                    await self._insert(inserts)
+                    inserts = []
+                inserts.append(item)
+                continue
+            await self._insert(inserts)
+            inserts = []
+            if item.param_sets:
+                sql, names = _pg_placeholders(item.sql)
+                await self._driver.executemany(
+                    sql, [tuple(params[n] for n in names) for params in item.param_sets]
+                )
+        await self._insert(inserts)
+
+    async def _insert(self, inserts: list[Insert]) -> None:
+        if inserts:
+            sql, values = _pg_inserts(inserts, self.dialect)
+            await self._driver.execute(sql, *values)
+
+    async def fetch(self, queries: Sequence[Query]) -> list[list[Row]]:
+        await self.flush()
+        results = []
+        for query in queries:
+            sql, values = _pg_render(query, self.dialect)
+            results.append([tuple(row) for row in await self._driver.fetch(sql, *values)])
+        return results
+
+
+_IN_LIST = re.compile(r"\b(NOT\s+)?IN\s+:(\w+)", re.IGNORECASE)
+
+
+def _pg_name(names: list[str], name: str) -> str:
+    if name not in names:
+        names.append(name)
+    return f"${names.index(name) + 1}"
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` → ``$n``, and the names in parameter order."""
+    names: list[str] = []
+    return _PLACEHOLDER.sub(lambda m: _pg_name(names, m.group(1)), sql), tuple(names)
+
+
+def _pg_render(query: Query, dialect: Dialect) -> tuple[str, list[Any]]:
+    """``:name`` → ``$n``; ``IN :list`` → ``= ANY($n)`` (``NOT IN`` → ``<> ALL``) with
+    the list as one array (PostgreSQL takes its element type from the column compared;
+    an empty list matches nothing, or everything after NOT, as ``IN ()`` would)."""
+    names: list[str] = []
+
+    def in_list(match: re.Match[str]) -> str:
+        negated, name = match.groups()
+        if isinstance(query.params[name], _COLLECTIONS):
+            return f"{'<> ALL' if negated else '= ANY'}({_pg_name(names, name)})"
+        return match.group(0)
+
+    sql = _IN_LIST.sub(in_list, query.sql)
+    sql = _PLACEHOLDER.sub(lambda m: _pg_name(names, m.group(1)), sql)
+    values = []
+    for name in names:
+        value = query.params[name]
+        if isinstance(value, _COLLECTIONS):
+            value = list(value)
+        elif name in query.types:
+            process = query.types[name].dialect_impl(dialect).bind_processor(dialect)
+            value = process(value) if process is not None else value
+        values.append(value)
+    return sql, values
+
+
+def _pg_inserts(inserts: Sequence[Insert], dialect: Dialect) -> tuple[str, list[Any]]:
+    """One statement for ``inserts`` (each into its own table): the first ones as
+    data-modifying ``WITH`` parts of the last. PostgreSQL runs every part; foreign keys
+    and ``AFTER`` triggers are checked at the end of the statement, as for separate
+    INSERTs in one transaction, and a failing part fails the whole statement."""
+    sql = _pg_inserts_sql(tuple((item.table, item.ignore_conflicts) for item in inserts), dialect)
+    values: list[Any] = []
+    for item in inserts:
+        values += _pg_columns(
+            item, _pg_insert_sql(item.table, dialect, item.ignore_conflicts, 0)[1]
+        )
+    return sql, values
+
+
+def _pg_columns(
+    item: Insert, plan: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
+) -> list[list[Any]]:
+    """Each column's values for ``item.rows`` (one array parameter each), converted by
+    the column's bind processor for asyncpg as Core converts them."""
+    rows = item.rows
+    columns: list[list[Any]] = []
+    for key, process, default in plan:
+        if default is None:
+            values = [row.get(key) for row in rows]
+        elif default.is_scalar:
+            values = [row.get(key, default.arg) for row in rows]
+        else:
+            values = [row[key] if key in row else default.arg(None) for row in rows]
+        columns.append(values if process is None else [process(v) for v in values])
+    return columns
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_inserts_sql(tables: tuple[tuple[Table, bool], ...], dialect: Dialect) -> str:
+    parts = []
+    offset = 0
+    for table, ignore_conflicts in tables:
+        parts.append(_pg_insert_sql(table, dialect, ignore_conflicts, offset)[0])
+        offset += len(table.columns)
+    if len(parts) == 1:
+        return parts[0]
+    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1]))
+    return f"WITH {ctes} {parts[-1]}"
+
+
+@functools.lru_cache(maxsize=256)
+def _pg_insert_sql(
+    table: Table, dialect: Dialect, ignore_conflicts: bool, offset: int
+) -> tuple[str, tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]]:
+    """``INSERT INTO table (columns) SELECT … FROM unnest($1::type[], …)`` (parameters
+    numbered from ``offset + 1``), and for each column in order: its key, its bind
+    processor and its Python-side default.
+
+    One text whatever the number of rows: each connection prepares it once, where a
+    multi-row ``VALUES`` is a new statement for every row count (parsed and planned
+    again, its plan as large as the rows). JSON travels as text arrays and is cast back
+    (the driver's JSON codec works on single values)."""
+    columns = list(table.columns)
+    preparer = dialect.identifier_preparer
+    arrays, selected = [], []
+    for index, column in enumerate(columns, start=1):
+        sql_type = column.type.dialect_impl(dialect)
+        name = sql_type.compile(dialect=dialect)
+        if isinstance(sql_type, JSON):
+            arrays.append(f"${offset + index}::text[]")
+            selected.append(f"v{index}::{name}")
+        else:
+            arrays.append(f"${offset + index}::{name}[]")
+            selected.append(f"v{index}")
+    sql = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(preparer.format_column(c) for c in columns)}) "
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
+        f"AS u({', '.join(f'v{i}' for i in range(1, len(columns) + 1))})"
+        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    )
+    plan = tuple(
+        (c.key, c.type.dialect_impl(dialect).bind_processor(dialect), c.default) for c in columns
+    )
+    return sql, plan
 
 
 def _insert_module(dialect_name: str) -> Any:

@@ -10,6 +10,12 @@ Events are sent after the transaction that queued them committed, so a listener 
 hears of a row it cannot read. NOTIFY is best effort like the in-process bus: a process
 that loses its connection reconnects and misses what was said meanwhile; streaming
 clients catch up by reading their timelines, as they do after any reconnect.
+
+The same connection holds the process's id slot (node/db/ids.py): a session advisory lock
+on one of ``ids.SLOTS`` keys, so no two live processes of a database make ids with the
+same low bits. It is claimed again after a reconnect (the lock went with the old
+session; the previous slot is preferred). Should every slot be held, the process keeps
+its pid-derived slot and says so in the log.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from node.db import ids
 from node.events import Event, EventBus
 
 if TYPE_CHECKING:
@@ -33,6 +40,18 @@ CHANNEL = "cercle_events"
 #: PostgreSQL refuses payloads of 8,000 bytes or more; stay well under it.
 MAX_PAYLOAD = 7_000
 RECONNECT_SECONDS = 1.0
+#: first key of the id-slot advisory locks (the second is the slot): "cercle ids"
+SLOT_LOCK_KEY = 0x43_49_44_53
+
+
+async def claim_id_slot(connection: asyncpg.Connection, preferred: int) -> int | None:
+    """Hold a slot no other session of this database holds (session advisory lock) and
+    return it; ``preferred`` first, then the next ones. None if all are held."""
+    for step in range(ids.SLOTS):
+        slot = (preferred + step) % ids.SLOTS
+        if await connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", SLOT_LOCK_KEY, slot):
+            return slot
+    return None
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -42,20 +61,24 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 def encode(origin: str, events: Iterable[Event]) -> list[str]:
-    """Payloads of at most ``MAX_PAYLOAD`` bytes, each ``{"o": origin, "e": [[k, s, id]…]}``."""
+    """Payloads of at most ``MAX_PAYLOAD`` bytes, each ``{"o": origin, "e": [[k, s, id]…]}``.
+
+    Each event is serialised once and the payloads are joined from those pieces: an
+    inbox batch queues several events per stored post, and serialising each twice (once
+    to measure it, once in its payload) showed in the web process's profile."""
+    head = '{"o":' + json.dumps(origin) + ',"e":['
     payloads: list[str] = []
-    batch: list[list[Any]] = []
-    size = 0
+    batch: list[str] = []
+    size = len(head) + 2
     for event in events:
-        item = [event.kind, event.stream, event.object_id]
-        item_size = len(json.dumps(item)) + 1
-        if batch and size + item_size > MAX_PAYLOAD:
-            payloads.append(json.dumps({"o": origin, "e": batch}, separators=(",", ":")))
-            batch, size = [], 0
+        item = json.dumps([event.kind, event.stream, event.object_id], separators=(",", ":"))
+        if batch and size + len(item) + 1 > MAX_PAYLOAD:
+            payloads.append(head + ",".join(batch) + "]}")
+            batch, size = [], len(head) + 2
         batch.append(item)
-        size += item_size
+        size += len(item) + 1
     if batch:
-        payloads.append(json.dumps({"o": origin, "e": batch}, separators=(",", ":")))
+        payloads.append(head + ",".join(batch) + "]}")
     return payloads
 
 
@@ -75,6 +98,8 @@ class PgEventRelay:
         self.dsn = dsn
         self.bus = bus
         self.origin = uuid.uuid4().hex
+        #: how this process's own payloads begin (see ``encode``): skipped unparsed
+        self._own = '{"o":' + json.dumps(self.origin) + ","
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=10_000)
         self._connection: asyncpg.Connection | None = None
         self._connected = asyncio.Event()
@@ -115,12 +140,23 @@ class PgEventRelay:
         import asyncpg
 
         connection = await asyncpg.connect(self.dsn)
+        slot = await claim_id_slot(connection, ids.process_slot())
+        if slot is None:
+            log.warning(
+                "all %d id slots are held by other processes: keeping slot %d (ids may collide)",
+                ids.SLOTS,
+                ids.process_slot(),
+            )
+        else:
+            ids.set_process_slot(slot)
         await connection.add_listener(CHANNEL, self._received)
         connection.add_termination_listener(lambda _c: self._connected.clear())
         self._connection = connection
         self._connected.set()
 
     def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(self._own):  # already published here
+            return
         try:
             origin, events = decode(payload)
         except (ValueError, TypeError) as exc:

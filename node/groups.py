@@ -172,9 +172,7 @@ async def decide_request(
             raise NotFound(f"no pending request from {member.handle}")
         firm_staff = (await staff_domains(db, group.id)).get(member.domain)
         if accept and firm_staff and staff.domain != member.domain:
-            raise Forbidden(
-                f"people of {member.domain} are let in by their own firm's moderators"
-            )
+            raise Forbidden(f"people of {member.domain} are let in by their own firm's moderators")
         await answer_request(node, db, group, member, row, accept=accept)
     node.delivery_wakeup.set()
 

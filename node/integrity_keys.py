@@ -16,10 +16,8 @@ per recipient. Peers that do not know FEP-8b32 (Mastodon, GoToSocial) ignore ``p
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation.errors import ValidationError
 from federation.integrity import create_proof
@@ -28,6 +26,9 @@ from federation.signatures.keys import load_private_key_pem
 from federation.vocab import parse_actor
 from node import audience as aud
 from node.db.models import Actor
+
+if TYPE_CHECKING:  # imported where used: an idle node signs nothing
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 #: The @context of a signed activity: ours, plus the terms of the proof (FEP-8b32).
 SIGNED_CONTEXT: tuple[Any, ...] = (AS_URL, SECURITY_V1_URL, DATA_INTEGRITY_V1_URL, MASTODON_TERMS)
@@ -46,6 +47,8 @@ def wants_proof(audience: str) -> bool:
 def _private_key(pem: str) -> Ed25519PrivateKey:
     """Parsed once per key (bounded; a pure function of the PEM): parsing costs more than
     signing, as ``Node.signer`` notes for the RSA keys."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = load_private_key_pem(pem)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("not an Ed25519 private key")

@@ -4,6 +4,7 @@ and Ed25519 for object integrity proofs (FEP-521a / FEP-8b32)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from federation.fetch import Signer
 from federation.signatures.keys import (
@@ -36,10 +37,27 @@ def new_actor_keys() -> ActorKeys:
     )
 
 
+class PemSigner(Signer):
+    """A :class:`Signer` that parses its PEM at its first signature, then keeps the key.
+
+    A serving node builds the Application actor's signer at start-up, for key fetches it may
+    never make; parsing there would import ``cryptography`` (≈ 7 MB) into every idle node.
+    """
+
+    def __init__(self, key_id: str, pem: str) -> None:
+        object.__setattr__(self, "key_id", key_id)
+        object.__setattr__(self, "_pem", pem)
+        object.__setattr__(self, "_key", None)
+
+    @property
+    def private_key(self) -> Any:  # type: ignore[override]
+        if self._key is None:
+            object.__setattr__(self, "_key", load_private_key_pem(self._pem))
+        return self._key
+
+
 def signer_for(actor: Actor) -> Signer:
     """The HTTP-signature signer of a local actor."""
     if not actor.private_key_pem:
         raise ValueError(f"{actor.uri} is not a local actor: it has no private key")
-    return Signer(
-        key_id=actor.public_key_id, private_key=load_private_key_pem(actor.private_key_pem)
-    )
+    return PemSigner(actor.public_key_id, actor.private_key_pem)

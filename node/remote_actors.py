@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.errors import FetchError, ValidationError
@@ -128,9 +129,18 @@ async def fetch_key_owner(node: Node, key_id: str) -> tuple[ActorDocument, str]:
 
 
 async def store_actor_document(node: Node, doc: ActorDocument) -> Actor:
-    """Store a fetched actor; the key owners remembered for it are stale from then on."""
-    async with transaction(node) as db:
-        actor = await upsert_actor_document(db, doc)
+    """Store a fetched actor; the key owners remembered for it are stale from then on.
+
+    Two requests may meet the same new actor at once (a follow and the first activity
+    from it, two web processes): both find no row and both insert. The one that loses
+    the race on ``uq_actors_uri`` updates the row the other made instead of failing.
+    """
+    try:
+        async with transaction(node) as db:
+            actor = await upsert_actor_document(db, doc)
+    except IntegrityError:
+        async with transaction(node) as db:
+            actor = await upsert_actor_document(db, doc)
     node.key_owners.forget_actor(doc.id)
     return actor
 

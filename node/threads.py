@@ -38,7 +38,9 @@ class Thread:
     descendants: list[ThreadEntry]
 
 
-async def _ancestors(node: Node, post: Post, limit: int) -> list[Post]:
+async def ancestors_of(node: Node, post: Post, limit: int) -> list[Post]:
+    """The posts ``post`` answers, oldest first, up to ``limit`` (a reply cycle, which
+    only broken peers make, ends the walk)."""
     found: list[Post] = []
     async with node.reads() as db:
         current = post
@@ -51,7 +53,7 @@ async def _ancestors(node: Node, post: Post, limit: int) -> list[Post]:
     return found[::-1]
 
 
-async def _descendants(node: Node, post: Post, limit: int) -> list[tuple[Post, int]]:
+async def replies_under(node: Node, post: Post, limit: int) -> list[tuple[Post, int]]:
     """Replies depth first, each level in the order written (Mastodon's order), with their
     depth below ``post`` (1 for a direct reply)."""
     children: dict[int, list[Post]] = {}
@@ -84,9 +86,10 @@ async def thread_of(node: Node, viewer: Actor | None, post: Post) -> Thread:
     """The thread around ``post`` (which the caller already checked ``viewer`` may see).
 
     A reply the viewer may not see is dropped with everything under it: showing its
-    children would reveal that it exists and what it answered."""
-    ancestors = await _ancestors(node, post, MAX_ANCESTORS)
-    descendants = await _descendants(node, post, MAX_DESCENDANTS)
+    children would reveal that it exists and what it answered. (The client API's context
+    keeps Mastodon's rule instead: each reply shown or not on its own.)"""
+    ancestors = await ancestors_of(node, post, MAX_ANCESTORS)
+    descendants = await replies_under(node, post, MAX_DESCENDANTS)
     async with node.reads() as db:
         shown = {
             p.id

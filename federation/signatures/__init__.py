@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from federation.errors import SignatureError
 from federation.signatures import cavage, rfc9421
@@ -28,9 +28,6 @@ from federation.signatures.digest import (
     verify_body_digest,
 )
 from federation.signatures.keys import (
-    PrivateKey,
-    PublicKey,
-    VerifyKey,
     ed25519_to_multibase,
     generate_ed25519_key,
     generate_rsa_key,
@@ -40,6 +37,19 @@ from federation.signatures.keys import (
     private_key_to_pem,
     public_key_to_pem,
 )
+
+if TYPE_CHECKING:
+    from federation.signatures.keys import PrivateKey, PublicKey, VerifyKey
+
+
+def __getattr__(name: str) -> Any:
+    """The key type aliases, built at first use: they import ``cryptography`` (see keys.py)."""
+    if name in ("PrivateKey", "PublicKey", "VerifyKey"):
+        from federation.signatures import keys
+
+        return getattr(keys, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PrivateKey",

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from federation.errors import SignatureError
 from federation.signatures._http import (
@@ -27,12 +28,13 @@ from federation.signatures._http import (
 )
 from federation.signatures.digest import digest_header
 from federation.signatures.keys import (
-    PrivateKey,
-    VerifyKey,
     algorithm_for_key,
     sign_bytes,
     verify_bytes,
 )
+
+if TYPE_CHECKING:
+    from federation.signatures.keys import PrivateKey, VerifyKey
 
 SUPPORTED_ALGORITHMS = ("rsa-sha256", "rsa-sha512", "hs2019", "ed25519")
 DEFAULT_CONTENT_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'

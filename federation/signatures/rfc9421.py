@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import http_sfv
 
+    from federation.signatures.keys import PrivateKey, VerifyKey
+
 from federation.errors import SignatureError
 from federation.signatures._http import (
     authority,
@@ -36,8 +38,6 @@ from federation.signatures.cavage import DEFAULT_CONTENT_TYPE
 from federation.signatures.digest import content_digest_header
 from federation.signatures.keys import (
     ALGORITHMS,
-    PrivateKey,
-    VerifyKey,
     algorithm_for_key,
     sign_bytes,
     verify_bytes,

@@ -23,6 +23,7 @@ import logging
 
 from aiohttp import web
 
+from federation import json_body
 from federation.errors import SignatureError, ValidationError
 from federation.media_types import is_activitypub_content_type
 from federation.vocab import parse_activity
@@ -80,7 +81,7 @@ async def inbox_view(request: web.Request) -> web.Response:
     if not is_activitypub_content_type(request.headers.get("Content-Type")):
         return refuse(415, "expected an application/activity+json body")
     try:
-        data = json.loads(body)
+        data = json_body.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         data, malformed = None, f"malformed JSON: {exc}"  # RecursionError: "[[[[..." bomb
     else:

@@ -17,12 +17,13 @@ A batch is cut, in arrival order, into runs:
 * every other activity is applied alone in its own SAVEPOINT, so one bad activity rolls
   back only itself.
 
-The common case under load, a batch that is a single run of Creates, goes on SQLite
-through a transaction of its own without session or savepoint, its statements sent in
-three hand-offs to the driver's thread (node/batch_io.py). Should a run applied together
-fail, it is rolled back and applied again one activity at a time, each in its own
-SAVEPOINT: the others of its batch are unaffected. Live events queued by what was rolled
-back are dropped with it.
+The common case under load, a batch that is a single run of Creates, goes through a
+transaction of its own without session or savepoint (node/batch_io.py): on SQLite its
+statements are sent in three hand-offs to the driver's thread; on PostgreSQL straight to
+a pooled asyncpg connection, each text prepared once per connection. Should a run
+applied together fail, it is rolled back and applied again one activity at a time, each
+in its own SAVEPOINT: the others of its batch are unaffected. Live events queued by what
+was rolled back are dropped with it.
 """
 
 from __future__ import annotations
@@ -31,14 +32,24 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from federation.vocab import Activity
-from node.batch_io import BatchIO, Insert, Query, batch_io, is_aiosqlite, sqlite_transaction
+from node.batch_io import (
+    BatchIO,
+    Insert,
+    Query,
+    batch_io,
+    is_aiosqlite,
+    is_asyncpg,
+    pg_transaction,
+    sqlite_transaction,
+)
 from node.context import Node, transaction
 from node.db.models import Actor, ReceivedActivity
 from node.db.types import utcnow
@@ -94,6 +105,15 @@ class GroupCommitter:
         #: collects the live events of a batch applied directly (never bound, never
         #: holding rows: one is enough for the committer's life)
         self._events = AsyncSession()
+        engine = node.engine
+        #: how a batch gets a transaction of its own without a session, if the driver has one
+        self._direct: Callable[[AsyncEngine], AbstractAsyncContextManager[BatchIO]] | None = (
+            sqlite_transaction
+            if is_aiosqlite(engine)
+            else pg_transaction
+            if is_asyncpg(engine)
+            else None
+        )
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="inbox-group-commit")
@@ -179,7 +199,7 @@ class GroupCommitter:
     async def _apply(self, batch: list[_Pending]) -> None:
         runs = list(_runs(batch))
         results = None
-        if len(runs) == 1 and runs[0][1] and is_aiosqlite(self.node.engine):
+        if len(runs) == 1 and runs[0][1] and self._direct is not None:
             results = await self._apply_direct(batch)
         if results is None:
             results = await self._apply_in_session(runs)
@@ -209,16 +229,17 @@ class GroupCommitter:
         return results
 
     async def _apply_direct(self, batch: list[_Pending]) -> list[Result] | None:
-        """The common case on SQLite — a batch that is one run of activities applied
-        together — in a transaction of its own with no session and no savepoint: three
-        hand-offs to the driver's thread in all (node/batch_io.py). None if it failed:
-        it was rolled back, and the caller applies the batch the general way."""
+        """The common case — a batch that is one run of activities applied together — in
+        a transaction of its own with no session and no savepoint (node/batch_io.py: on
+        SQLite three hand-offs to the driver's thread in all). None if it failed: it was
+        rolled back, and the caller applies the batch the general way."""
         # Unbound, it only collects the queued live events: every statement goes through
         # ``io`` (one through this session would fail at once, not wait for the writer
         # connection this transaction holds).
         events = self._events
+        assert self._direct is not None
         try:
-            async with sqlite_transaction(self.node.engine) as io:
+            async with self._direct(self.node.engine) as io:
                 results = await self._together(events, io, batch)
         except Exception:
             take_events(events)  # rolled back with their rows

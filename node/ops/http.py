@@ -72,14 +72,13 @@ async def ops_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         metrics = request.app.get(METRICS)
         if metrics is not None and request.path not in OPS_PATHS:
             route = _route(request)
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(route).observe(time.perf_counter() - started)
+            metrics.record_request(request.method, route, status, time.perf_counter() - started)
             if request.method == "POST" and route in INBOX_ROUTES:
                 body = response.body if isinstance(response, web.Response) else None
-                metrics.inbox.labels(
+                metrics.record_inbox(
                     activity_type_label(request.get(INBOX_TYPE_KEY)),
                     inbox_result(status, body if isinstance(body, bytes) else None),
-                ).inc()
+                )
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -15,9 +15,7 @@ async def test_rate_limited_client_gets_429_with_retry_after(
     alice = await api(node, "alice")
     for _ in range(5):
         await alice.get("/api/v1/accounts/verify_credentials")
-    _, body, headers = await alice.call(
-        "GET", "/api/v1/accounts/verify_credentials", expect=429
-    )
+    _, body, headers = await alice.call("GET", "/api/v1/accounts/verify_credentials", expect=429)
     assert body == {"error": "Too many requests"}
     assert int(headers["Retry-After"]) > 0
     assert headers["X-RateLimit-Remaining"] == "0"

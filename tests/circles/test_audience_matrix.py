@@ -99,8 +99,17 @@ async def world(node_factory: NodeFactory) -> dict[str, Person]:
     bob = await b.actor("bob")
     await follow(b.node, bob, await resolve_account(b.node, a.handle("team")))
     await b.deliver_all()
-    bob_on_a = await a.actor_by_uri(bob.uri)
-    assert bob_on_a is not None
+
+    async def bob_asked() -> Actor | None:
+        # B's own worker may deliver the Follow a moment after deliver_all (as in test_groups)
+        async with a.node.reads() as db:
+            return await db.scalar(
+                select(Actor)
+                .join(Follow, Follow.follower_id == Actor.id)
+                .where(Actor.uri == bob.uri, Follow.followee_id == team.id)
+            )
+
+    bob_on_a = await wait_for(bob_asked)
     await groups.decide_request(a.node, team.id, alice, bob_on_a, accept=True)
     await a.deliver_all()
     await wait_for(lambda: _follows_alice(b, team.uri))

@@ -205,3 +205,29 @@ def test_federation_policy_and_partner_commands(cli_a: CliNode):
     nobody = f"127.0.0.1:{free_port()}"
     assert "ActivityPub" in one_line_error(cli_a.run("partner", "propose", nobody))
     assert cli_a.run("partner", "list").stdout.strip() == "no partnerships yet"
+
+
+def test_serve_logs_json_lines_with_the_request_id(cli_a: CliNode):
+    """An operator's log collector gets one JSON object a line; the access line of a
+    request carries the proxy's X-Request-Id, its method, path, status and duration."""
+    assert cli_a.run("init", "--admin", "root", "--password", "rootpass1").returncode == 0
+    process = cli_a.serve()
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{cli_a.port}/users/root",
+            headers={"X-Request-Id": "trace-7f3a", "Accept": "application/activity+json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["X-Request-Id"] == "trace-7f3a"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr[-2000:]
+    entries = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    access = [e for e in entries if e.get("request_id") == "trace-7f3a"]
+    assert len(access) == 1, stderr[-2000:]
+    line = access[0]
+    assert line["logger"] == "cercle.access" and line["level"] == "info"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/users/root", 200)
+    assert line["duration_ms"] >= 0 and line["time"].endswith("+00:00")

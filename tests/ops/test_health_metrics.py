@@ -97,6 +97,34 @@ async def test_metrics_count_requests_and_inbox_activities_by_type_and_result(
     )
 
 
+async def test_metrics_count_repeated_requests_and_fold_unknown_methods(
+    node_a: RunningNode,
+) -> None:
+    """Each answer counts once in its series (the series are kept between requests), and
+    methods beyond HTTP's usual ones share one series, so a client cannot grow the registry."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(3):
+            async with session.get(
+                node_a.base_url + "/users/alice", headers={"Accept": "application/activity+json"}
+            ) as r:
+                assert r.status == 200
+        for method in ("PROPFIND", "MKCOL", "LOCK"):  # WebDAV: HTTP parsers accept them
+            async with session.request(method, node_a.base_url + "/users/alice") as r:
+                assert r.status == 405
+    samples = await scrape(node_a)
+    actor = ("route", "/users/{username}")
+    assert (
+        samples[("cercle_http_requests_total", (("method", "GET"), actor, ("status", "200")))]
+        == 3.0
+    )
+    unmatched = ("route", "unmatched")  # 405: no route takes these methods
+    assert (
+        samples[("cercle_http_requests_total", (("method", "OTHER"), unmatched, ("status", "405")))]
+        == 3.0
+    )
+    assert not [key for key in samples if ("method", "MKCOL") in key[1]]
+
+
 async def _has(node: RunningNode, key: tuple[str, tuple[tuple[str, str], ...]]) -> bool:
     return (await scrape(node)).get(key, 0.0) >= 1.0
 

@@ -81,6 +81,8 @@ class Attacker:
         self.base = f"http://127.0.0.1:{self.port}"
         self.hits: list[str] = []
         self.runner: web.AppRunner | None = None
+        #: /slow stalls until stop(): a fixed long sleep kept teardown waiting for it
+        self.released = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.hits.append(request.path_qs)
@@ -99,7 +101,7 @@ class Attacker:
             return web.Response(body=b"{" + b" " * 1_500_000 + b"}",
                                 content_type="application/activity+json")  # fmt: skip
         if path == "/slow":
-            await asyncio.sleep(30)
+            await self.released.wait()
         if path == "/.well-known/webfinger":
             return web.json_response(
                 {
@@ -125,6 +127,7 @@ class Attacker:
         return self
 
     async def stop(self) -> None:
+        self.released.set()
         if self.runner is not None:
             await self.runner.cleanup()
 

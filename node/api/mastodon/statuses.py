@@ -32,6 +32,7 @@ from node.errors import Invalid, NotFound
 from node.polls import PollSpec, poll_spec
 from node.posts import create_post, delete_post, visible_post, visible_posts
 from node.reactions import reblog, unreblog
+from node.threads import ancestors_of, replies_under
 
 STATUS = r"/api/v1/statuses/{id:\d+}"
 #: Mastodon's visibilities, and Cercle audiences accepted under their own name.
@@ -211,55 +212,14 @@ async def index(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def _thread_up(node: Node, post: Post, limit: int) -> list[Post]:
-    ancestors: list[Post] = []
-    async with node.reads() as db:
-        current = post
-        while current.in_reply_to_id is not None and len(ancestors) < limit:
-            parent = await db.get(Post, current.in_reply_to_id)
-            if parent is None:
-                break
-            ancestors.append(parent)
-            current = parent
-    return ancestors[::-1]
-
-
-async def _thread_down(node: Node, post: Post, limit: int) -> list[Post]:
-    """Replies, depth first, each level in the order written (Mastodon's order)."""
-    children: dict[int, list[Post]] = {}
-    frontier = [post.id]
-    found = 0
-    async with node.reads() as db:
-        while frontier and found < limit:
-            rows = list(
-                await db.scalars(
-                    select(Post)
-                    .where(Post.in_reply_to_id.in_(frontier), Post.deleted_at.is_(None))
-                    .order_by(Post.id)
-                    .limit(limit - found)
-                )
-            )
-            for reply in rows:
-                children.setdefault(reply.in_reply_to_id or 0, []).append(reply)
-            found += len(rows)
-            frontier = [r.id for r in rows]
-    ordered: list[Post] = []
-    stack = list(reversed(children.get(post.id, [])))
-    while stack:
-        reply = stack.pop()
-        ordered.append(reply)
-        stack.extend(reversed(children.get(reply.id, [])))
-    return ordered
-
-
 async def context(request: web.Request) -> web.Response:
     node = request.app[NODE]
     auth = await optional_auth(request, "read:statuses")
     viewer = auth.actor if auth else None
     post = await visible(node, viewer, status_id(request))
     up, down = SIGNED_IN_CONTEXT if viewer else ANONYMOUS_CONTEXT
-    ancestors = await _thread_up(node, post, up)
-    descendants = await _thread_down(node, post, down)
+    ancestors = await ancestors_of(node, post, up)
+    descendants = [reply for reply, _ in await replies_under(node, post, down)]
     async with node.reads() as db:
         shown = {p.id for p in await visible_posts(db, viewer, [*ancestors, *descendants])}
         rendered = {

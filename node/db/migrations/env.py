@@ -3,11 +3,14 @@
 from alembic import context
 
 from node.db.models import Base
+from node.db.models.posts import declare_postgresql_options
 
 target_metadata = Base.metadata
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations with `cercle migrate`, which opens the database")
+if connection.dialect.name == "postgresql":
+    declare_postgresql_options()
 
 context.configure(
     connection=connection,

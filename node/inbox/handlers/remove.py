@@ -31,9 +31,7 @@ async def apply(ctx: InboxContext) -> None:
         await _group_removes_post(ctx, object_id)
         return
     group = await ctx.db.scalar(
-        select(Actor).where(
-            Actor.uri == target, Actor.local.is_(True), Actor.type == groups.GROUP
-        )
+        select(Actor).where(Actor.uri == target, Actor.local.is_(True), Actor.type == groups.GROUP)
     )
     if group is None:
         ctx.notes.append("remove from something that is not a group here: ignored")

@@ -37,8 +37,6 @@ and a batch mixed with activities applied alone (inside the session's transactio
 from __future__ import annotations
 
 import functools
-import json
-import json.encoder
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -600,8 +598,9 @@ def _sqlite_insert(
     table: Table, dialect: Dialect, ignore_conflicts: bool
 ) -> tuple[_InsertSql, tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]]:
     """The INSERT of every column of ``table``, and for each column in order: its key,
-    its bind processor (what Core applies to a value before the driver sees it) and its
-    Python-side default."""
+    its bind processor (what Core applies to a value before the driver sees it: JSON
+    columns go through the engine's serializer, node/db/json_text.py) and its Python-side
+    default."""
     columns = list(table.columns)
     preparer = dialect.identifier_preparer
     sql = _InsertSql(
@@ -610,51 +609,7 @@ def _sqlite_insert(
         f"({', '.join('?' * len(columns))})",
         " ON CONFLICT DO NOTHING" if ignore_conflicts else "",
     )
-    plan = tuple((c.key, _bind_processor(c.type, dialect), c.default) for c in columns)
-    return sql, plan
-
-
-def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """The column type's own bind processor; for a JSON column, one that serialises lists
-    and dicts with an encoder built once. ``json.dumps`` builds a new encoder (and a
-    closure) on every call, ≈ 1 µs before any work, five times per stored post; the
-    text is the same (the default encoder's options; what is stored comes from parsed
-    JSON, which has no cycles to detect)."""
-    process = type_.dialect_impl(dialect).bind_processor(dialect)
-    if (
-        process is None
-        or not isinstance(type_, JSON)
-        or getattr(dialect, "_json_serializer", None) is not None
-        or type_._str_impl.bind_processor(dialect) is not None
-    ):
-        return process
-    general = process
-
-    def json_process(value: Any) -> Any:
-        if type(value) is list or type(value) is dict:
-            return "".join(_encode_json(value, 0))
-        return general(value)
-
-    return json_process
-
-
-def _fail_to_encode(value: Any) -> Any:
-    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
-
-
-#: ``json.dumps``'s own C encoder with its default options, built once.
-_encode_json = (
-    json.encoder.c_make_encoder(
-        None,
-        _fail_to_encode,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ": ",
-        ", ",
-        False,
-        False,
-        True,
+    plan = tuple(
+        (c.key, c.type.dialect_impl(dialect).bind_processor(dialect), c.default) for c in columns
     )
-    if json.encoder.c_make_encoder is not None
-    else json.JSONEncoder(check_circular=False).iterencode
-)
+    return sql, plan

@@ -10,7 +10,6 @@ sends one (so proxy and node logs join), else a new one; it is echoed in the res
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -21,10 +20,11 @@ from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
-import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
+
+from node.db import json_text
 
 REQUEST_ID_HEADER = "X-Request-Id"
 #: the id on the request itself, for the access log (which runs after the handler)
@@ -89,10 +89,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value if type(value) in _PLAIN else str(value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        try:  # orjson: the access log writes a line per request
-            return orjson.dumps(entry).decode()
-        except TypeError:  # e.g. a lone surrogate in a path: json escapes it
-            return json.dumps(entry, ensure_ascii=False)
+        return json_text.dumps(entry)  # orjson: the access log writes a line per request
 
 
 def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None:
